@@ -1,0 +1,7 @@
+//! chat: a TCP chat server and client, thread-per-client, std only.
+//!
+//! The data flows one way: socket bytes -> [`protocol`] frames -> events on a channel -> the
+//! broadcaster in [`server`] -> each client's outbound queue -> socket. [`client`] is the terminal
+//! side: it turns stdin lines into frames and server frames into the lines a person reads.
+
+pub mod protocol;
