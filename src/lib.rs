@@ -4,4 +4,6 @@
 //! broadcaster in [`server`] -> each client's outbound queue -> socket. [`client`] is the terminal
 //! side: it turns stdin lines into frames and server frames into the lines a person reads.
 
+pub mod client;
 pub mod protocol;
+pub mod server;

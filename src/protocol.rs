@@ -119,12 +119,11 @@ impl std::error::Error for FrameError {}
 /// Why a username or a file name was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameError {
+    /// No characters at all.
     Empty,
     /// Longer than the limit (characters for usernames, bytes for file names).
-    TooLong {
-        limit: usize,
-    },
-    /// A character the rules do not allow.
+    TooLong { limit: usize },
+    /// A character the rules do not allow (the first one found).
     BadCharacter(char),
     /// `.` or `..`, which name folders, not files.
     Reserved,
@@ -486,6 +485,7 @@ pub struct ClientFrameDecoder {
 }
 
 impl ClientFrameDecoder {
+    /// A decoder that refuses lines over `max_line` bytes and files over `max_file_size` bytes.
     pub fn new(max_line: usize, max_file_size: u64) -> ClientFrameDecoder {
         ClientFrameDecoder {
             lines: LineSplitter::new(max_line),
@@ -624,6 +624,7 @@ pub struct ServerFrameDecoder {
 }
 
 impl ServerFrameDecoder {
+    /// A decoder that refuses lines over `max_line` bytes and files over `max_file_size` bytes.
     pub fn new(max_line: usize, max_file_size: u64) -> ServerFrameDecoder {
         ServerFrameDecoder {
             lines: LineSplitter::new(max_line),
@@ -736,15 +737,18 @@ mod tests {
     const LIMIT: usize = 64;
     const FILE_LIMIT: u64 = 1000;
 
+    /// What a decoder handed out, in order.
+    type Decoded<F> = Vec<Result<F, FrameError>>;
+
     /// Decodes everything a client sent, fed all at once.
-    fn client_frames(bytes: &[u8]) -> Vec<Result<ClientFrame, FrameError>> {
+    fn client_frames(bytes: &[u8]) -> Decoded<ClientFrame> {
         let mut decoder = ClientFrameDecoder::new(LIMIT, FILE_LIMIT);
         decoder.feed(bytes);
         std::iter::from_fn(|| decoder.next_frame()).collect()
     }
 
     /// Decodes everything a client sent, fed one byte at a time.
-    fn client_frames_bytewise(bytes: &[u8]) -> Vec<Result<ClientFrame, FrameError>> {
+    fn client_frames_bytewise(bytes: &[u8]) -> Decoded<ClientFrame> {
         let mut decoder = ClientFrameDecoder::new(LIMIT, FILE_LIMIT);
         let mut out = Vec::new();
         for byte in bytes {
@@ -754,13 +758,13 @@ mod tests {
         out
     }
 
-    fn server_frames(bytes: &[u8]) -> Vec<Result<ServerFrame, FrameError>> {
+    fn server_frames(bytes: &[u8]) -> Decoded<ServerFrame> {
         let mut decoder = ServerFrameDecoder::new(LIMIT, FILE_LIMIT);
         decoder.feed(bytes);
         std::iter::from_fn(|| decoder.next_frame()).collect()
     }
 
-    fn server_frames_bytewise(bytes: &[u8]) -> Vec<Result<ServerFrame, FrameError>> {
+    fn server_frames_bytewise(bytes: &[u8]) -> Decoded<ServerFrame> {
         let mut decoder = ServerFrameDecoder::new(LIMIT, FILE_LIMIT);
         let mut out = Vec::new();
         for byte in bytes {
@@ -783,7 +787,7 @@ mod tests {
 
     #[test]
     fn client_lines_decode_to_frames() {
-        let cases: &[(&[u8], Vec<Result<ClientFrame, FrameError>>)] = &[
+        let cases: &[(&[u8], Decoded<ClientFrame>)] = &[
             (b"alice\n", vec![text("alice")]),
             (b"hello there\n", vec![text("hello there")]),
             (b"tab\tinside\n", vec![text("tab\tinside")]),
@@ -801,7 +805,10 @@ mod tests {
 
     #[test]
     fn crlf_and_lf_end_a_line_alike() {
-        assert_eq!(client_frames(b"hi\r\nexit\r\n\r\n"), client_frames(b"hi\nexit\n\n"));
+        assert_eq!(
+            client_frames(b"hi\r\nexit\r\n\r\n"),
+            client_frames(b"hi\nexit\n\n")
+        );
     }
 
     #[test]
@@ -815,7 +822,10 @@ mod tests {
         let mut bytes = format!("[FILE]:a.bin:{}\n", data.len()).into_bytes();
         bytes.extend_from_slice(data);
         bytes.extend_from_slice(b"<END>\nafter\n");
-        assert_eq!(client_frames(&bytes), vec![file("a.bin", data), text("after")]);
+        assert_eq!(
+            client_frames(&bytes),
+            vec![file("a.bin", data), text("after")]
+        );
     }
 
     #[test]
@@ -828,7 +838,10 @@ mod tests {
 
     #[test]
     fn empty_sized_file_is_a_file() {
-        assert_eq!(client_frames(b"[FILE]:empty.txt:0\n<END>\n"), vec![file("empty.txt", b"")]);
+        assert_eq!(
+            client_frames(b"[FILE]:empty.txt:0\n<END>\n"),
+            vec![file("empty.txt", b"")]
+        );
     }
 
     #[test]
@@ -870,8 +883,14 @@ mod tests {
     #[test]
     fn line_at_the_limit_is_accepted_with_or_without_cr() {
         let line = "y".repeat(LIMIT);
-        assert_eq!(client_frames(format!("{line}\n").as_bytes()), vec![text(&line)]);
-        assert_eq!(client_frames(format!("{line}\r\n").as_bytes()), vec![text(&line)]);
+        assert_eq!(
+            client_frames(format!("{line}\n").as_bytes()),
+            vec![text(&line)]
+        );
+        assert_eq!(
+            client_frames(format!("{line}\r\n").as_bytes()),
+            vec![text(&line)]
+        );
     }
 
     #[test]
@@ -909,7 +928,11 @@ mod tests {
             b"del \x7f\n",
             b"osc \xc2\x9d0;title\n",
         ] {
-            assert_eq!(client_frames(bad), vec![Err(FrameError::ControlCharacter)], "{bad:?}");
+            assert_eq!(
+                client_frames(bad),
+                vec![Err(FrameError::ControlCharacter)],
+                "{bad:?}"
+            );
         }
     }
 
@@ -935,7 +958,14 @@ mod tests {
 
     #[test]
     fn file_names_follow_the_rules() {
-        for good in ["a", "notes.txt", ".hidden", "a b.txt", "ünï.txt", &"f".repeat(200)] {
+        for good in [
+            "a",
+            "notes.txt",
+            ".hidden",
+            "a b.txt",
+            "ünï.txt",
+            &"f".repeat(200),
+        ] {
             assert_eq!(check_file_name(good), Ok(()), "{good}");
         }
         let bad: &[(&str, NameError)] = &[
@@ -971,7 +1001,10 @@ mod tests {
     #[test]
     fn refused_text_file_is_skipped_up_to_end() {
         let frames = client_frames(b"[FILE]:../etc/passwd\nroot\n\nx\n<END>\nnext\n");
-        assert!(matches!(frames[0], Err(FrameError::BadFileName(_))), "{frames:?}");
+        assert!(
+            matches!(frames[0], Err(FrameError::BadFileName(_))),
+            "{frames:?}"
+        );
         assert_eq!(frames[1..], [text("next")]);
     }
 
@@ -1000,19 +1033,30 @@ mod tests {
         }
         bytes.extend_from_slice(b"<END>\nnext\n");
         let frames = client_frames(&bytes);
-        assert!(matches!(frames[0], Err(FrameError::FileTooLarge { .. })), "{frames:?}");
+        assert!(
+            matches!(frames[0], Err(FrameError::FileTooLarge { .. })),
+            "{frames:?}"
+        );
         assert_eq!(frames[1..], [text("next")]);
     }
 
     #[test]
     fn bad_line_inside_a_text_file_refuses_the_file() {
         let frames = client_frames(b"[FILE]:t\nok\nbad \x1b\nmore\n<END>\nnext\n");
-        assert_eq!(frames, vec![Err(FrameError::ControlCharacter), text("next")]);
+        assert_eq!(
+            frames,
+            vec![Err(FrameError::ControlCharacter), text("next")]
+        );
     }
 
     #[test]
     fn size_that_is_not_a_number_is_fatal() {
-        for header in ["[FILE]:x:abc\n", "[FILE]:x:\n", "[FILE]:x:+5\n", "[FILE]:x:-1\n"] {
+        for header in [
+            "[FILE]:x:abc\n",
+            "[FILE]:x:\n",
+            "[FILE]:x:+5\n",
+            "[FILE]:x:-1\n",
+        ] {
             let frames = client_frames(format!("{header}hello\n").as_bytes());
             assert_eq!(frames, vec![Err(FrameError::BadFileSize)], "{header}");
             assert!(FrameError::BadFileSize.is_fatal());
@@ -1080,7 +1124,10 @@ mod tests {
                 },
                 "[FILE]:alice:a.txt:2\nxy<END>\n",
             ),
-            (ServerFrame::Error("line too long".into()), "[ERROR]:line too long\n"),
+            (
+                ServerFrame::Error("line too long".into()),
+                "[ERROR]:line too long\n",
+            ),
         ];
         for (frame, wire) in cases {
             assert_eq!(String::from_utf8(frame.encode()).unwrap(), wire);
@@ -1091,7 +1138,11 @@ mod tests {
 
     #[test]
     fn hostile_file_names_from_a_server_are_refused_and_skipped() {
-        for header in ["[FILE]:eve:../../x:3", "[FILE]:eve:a/b:3", "[FILE]:eve:..:3"] {
+        for header in [
+            "[FILE]:eve:../../x:3",
+            "[FILE]:eve:a/b:3",
+            "[FILE]:eve:..:3",
+        ] {
             let frames = server_frames(format!("{header}\nabc<END>\n[JOIN]:bob\n").as_bytes());
             assert!(
                 matches!(frames[0], Err(FrameError::BadFileName(_))),
@@ -1104,7 +1155,10 @@ mod tests {
     #[test]
     fn file_from_a_bad_sender_is_refused_and_skipped() {
         let frames = server_frames(b"[FILE]:e v:x:1\nz<END>\n[LEAVE]:bob\n");
-        assert!(matches!(frames[0], Err(FrameError::BadUsername(_))), "{frames:?}");
+        assert!(
+            matches!(frames[0], Err(FrameError::BadUsername(_))),
+            "{frames:?}"
+        );
         assert_eq!(frames[1..], [Ok(ServerFrame::Leave("bob".into()))]);
     }
 
@@ -1122,7 +1176,10 @@ mod tests {
             assert_eq!(decoder.buffered(), 0);
         }
         decoder.feed(b"<END>\n[JOIN]:bob\n");
-        assert_eq!(decoder.next_frame(), Some(Ok(ServerFrame::Join("bob".into()))));
+        assert_eq!(
+            decoder.next_frame(),
+            Some(Ok(ServerFrame::Join("bob".into())))
+        );
     }
 
     #[test]
@@ -1138,7 +1195,12 @@ mod tests {
 
     #[test]
     fn lines_that_are_no_server_frame_are_unknown() {
-        for line in ["garbage\n", "not a name: hi\n", "[FILE]:eve:x\n", "[WELCOME]:a b\n"] {
+        for line in [
+            "garbage\n",
+            "not a name: hi\n",
+            "[FILE]:eve:x\n",
+            "[WELCOME]:a b\n",
+        ] {
             assert!(server_frames(line.as_bytes())[0].is_err(), "{line}");
         }
     }

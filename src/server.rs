@@ -110,6 +110,14 @@ type ClientId = u64;
 /// One encoded frame, shared by every queue it is pushed into rather than copied.
 type Bytes = Arc<[u8]>;
 
+/// What a writer takes from its client's outbound queue.
+enum Outgoing {
+    /// A frame to send.
+    Frame(Bytes),
+    /// The last frame: send it, then close the connection (the client is being dropped).
+    Close(Bytes),
+}
+
 /// What a reader tells the broadcaster.
 enum Event {
     /// A client asks to join under `name`; the answer goes to `reply`.
@@ -149,7 +157,7 @@ enum JoinAnswer {
 /// idle client's queue costs no memory.
 #[derive(Clone)]
 struct Outbound {
-    queue: Sender<Bytes>,
+    queue: Sender<Outgoing>,
     limit: usize,
 }
 
@@ -162,18 +170,23 @@ impl Outbound {
     /// client gets `[ERROR]:send queue exceeded` as its last frame instead and must be dropped.
     fn push(&self, frame: Bytes) -> Result<(), QueueFull> {
         if self.queue.len() >= self.limit {
-            let why = ServerFrame::Error("send queue exceeded".into()).encode();
-            let _ = self.queue.send(why.into());
+            self.close_with(&ServerFrame::Error("send queue exceeded".into()));
             return Err(QueueFull);
         }
         // A closed queue means the writer has ended: the client is leaving, and its reader
         // reports that to the broadcaster. Nothing to do here.
-        let _ = self.queue.send(frame);
+        let _ = self.queue.send(Outgoing::Frame(frame));
         Ok(())
     }
 
     fn push_frame(&self, frame: &ServerFrame) -> Result<(), QueueFull> {
         self.push(frame.encode().into())
+    }
+
+    /// Queues a last frame (past the limit: it says why the connection ends), after which the
+    /// writer closes the connection.
+    fn close_with(&self, frame: &ServerFrame) {
+        let _ = self.queue.send(Outgoing::Close(frame.encode().into()));
     }
 }
 
@@ -190,7 +203,9 @@ struct Shared {
 impl Shared {
     fn connections(&self) -> MutexGuard<'_, HashMap<ClientId, TcpStream>> {
         // A thread that panicked while holding the lock leaves the map itself intact.
-        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Waits until every connection has closed, at most `timeout`. True if they all did.
@@ -413,6 +428,7 @@ fn open_connection(
         events: events.clone(),
         shared: Arc::clone(shared),
         joined: false,
+        buffer: vec![0; READ_BUFFER],
         _alive: reader_alive,
         _guard: guard,
     };
@@ -454,6 +470,8 @@ struct Reader {
     events: Sender<Event>,
     shared: Arc<Shared>,
     joined: bool,
+    /// Where socket reads land before the decoder takes them.
+    buffer: Vec<u8>,
     _alive: Sender<()>,
     _guard: Arc<ConnectionGuard>,
 }
@@ -466,10 +484,12 @@ impl Reader {
             let _ = self.events.send(Event::Leave { id: self.id });
         }
         if let Ending::Error(why) = &ending {
-            let _ = self.outbound.push_frame(&ServerFrame::Error(why.clone()));
+            self.outbound.close_with(&ServerFrame::Error(why.clone()));
         }
         // Dropping our end of the queue lets the writer finish once the broadcaster has let go.
-        let Reader { stream, outbound, .. } = self;
+        let Reader {
+            stream, outbound, ..
+        } = self;
         drop(outbound);
         if !matches!(ending, Ending::Closed) {
             drain(stream);
@@ -477,7 +497,10 @@ impl Reader {
     }
 
     fn serve(&mut self) -> Ending {
-        if let Err(full) = self.outbound.push_frame(&ServerFrame::Info(GREETING.into())) {
+        if let Err(full) = self
+            .outbound
+            .push_frame(&ServerFrame::Info(GREETING.into()))
+        {
             return full.into();
         }
         if let Err(ending) = self.handshake() {
@@ -580,7 +603,6 @@ impl Reader {
         &mut self,
         deadline: Option<Instant>,
     ) -> Result<Result<ClientFrame, FrameError>, Ending> {
-        let mut buffer = [0u8; READ_BUFFER];
         loop {
             if let Some(item) = self.decoder.next_frame() {
                 return Ok(item);
@@ -595,9 +617,9 @@ impl Reader {
                     .set_read_timeout(Some(left))
                     .map_err(|_| Ending::Closed)?;
             }
-            match self.stream.read(&mut buffer) {
+            match self.stream.read(&mut self.buffer) {
                 Ok(0) => return Err(self.closed()),
-                Ok(n) => self.decoder.feed(&buffer[..n]),
+                Ok(n) => self.decoder.feed(&self.buffer[..n]),
                 Err(error)
                     if matches!(
                         error.kind(),
@@ -639,7 +661,7 @@ fn drain(mut stream: TcpStream) {
 
 struct Writer {
     stream: TcpStream,
-    queue: Receiver<Bytes>,
+    queue: Receiver<Outgoing>,
     reader_done: Receiver<()>,
     _guard: Arc<ConnectionGuard>,
 }
@@ -647,11 +669,22 @@ struct Writer {
 impl Writer {
     fn run(mut self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        // The queue closes when the broadcaster and the reader have both let go of it.
-        while let Ok(first) = self.queue.recv() {
-            batch.push(first);
+        let mut last = false;
+        while !last {
+            // The queue closes when the broadcaster and the reader have both let go of it.
+            let Ok(first) = self.queue.recv() else { break };
             // Everything already waiting goes out in the same write call.
-            batch.extend(self.queue.try_iter().take(MAX_BATCH - 1));
+            let waiting = self.queue.try_iter().take(MAX_BATCH - 1);
+            for item in std::iter::once(first).chain(waiting) {
+                match item {
+                    Outgoing::Frame(frame) => batch.push(frame),
+                    Outgoing::Close(frame) => {
+                        batch.push(frame);
+                        last = true;
+                        break;
+                    }
+                }
+            }
             if let Err(error) = write_all_vectored(&mut self.stream, &batch) {
                 // Gone, or not reading for `write_timeout`: wake the reader so it reports it.
                 log::debug!("write failed: {error}");
@@ -715,12 +748,16 @@ impl Broadcaster {
                     let _ = reply.send(answer);
                 }
                 Event::Message { id, text } => {
-                    let Some(from) = self.name_of(id) else { continue };
+                    let Some(from) = self.name_of(id) else {
+                        continue;
+                    };
                     self.transcript.record(&format!("{from}: {text}"));
                     self.broadcast(id, ServerFrame::Message { from, text });
                 }
                 Event::File { id, name, data } => {
-                    let Some(from) = self.name_of(id) else { continue };
+                    let Some(from) = self.name_of(id) else {
+                        continue;
+                    };
                     log::info!("[Notification] File '{name}' transferred.");
                     let size = data.len();
                     let line = format!("[Notification] File '{name}' ({size} bytes) from {from}.");
@@ -731,12 +768,10 @@ impl Broadcaster {
                 Event::Shutdown => break,
             }
         }
-        // Dropping the clients closes their queues; each writer says the last frame and ends.
-        let goodbye: Bytes = ServerFrame::Error("server is shutting down".into())
-            .encode()
-            .into();
+        // Each writer sends what is queued, then the goodbye, then closes its connection.
+        let goodbye = ServerFrame::Error("server is shutting down".into());
         for client in self.clients.values() {
-            let _ = client.outbound.queue.send(Arc::clone(&goodbye));
+            client.outbound.close_with(&goodbye);
         }
     }
 
@@ -751,7 +786,8 @@ impl Broadcaster {
             return JoinAnswer::NameTaken;
         }
         let mut users: Vec<String> = self.clients.values().map(|c| c.name.clone()).collect();
-        users.push(name.clone());
+        // In connection order, the new user too: who connected earlier may join later.
+        users.insert(self.clients.range(..id).count(), name.clone());
         let welcome = outbound
             .push_frame(&ServerFrame::Welcome(name.clone()))
             .and_then(|()| outbound.push_frame(&ServerFrame::Users(users)));

@@ -13,11 +13,31 @@ const USAGE: &str = "Usage: chat-server [options]";
 fn options() -> Options {
     let defaults = Config::default();
     let mut opts = Options::new();
-    opts.optopt("H", "host", "address to listen on (default 127.0.0.1)", "HOST");
-    opts.optopt("p", "port", "port to listen on, 0 for any free one (default 12345)", "PORT");
-    opts.optopt("", "log", "append a transcript of the chat to FILE (default none)", "FILE");
+    opts.optopt(
+        "H",
+        "host",
+        "address to listen on (default 127.0.0.1)",
+        "HOST",
+    );
+    opts.optopt(
+        "p",
+        "port",
+        "port to listen on, 0 for any free one (default 12345)",
+        "PORT",
+    );
+    opts.optopt(
+        "",
+        "log",
+        "append a transcript of the chat to FILE (default none)",
+        "FILE",
+    );
     let limits = [
-        ("max-clients", "open connections at most", defaults.max_clients.to_string(), "N"),
+        (
+            "max-clients",
+            "open connections at most",
+            defaults.max_clients.to_string(),
+            "N",
+        ),
         (
             "max-file-size",
             "largest file a client may send, in bytes",
@@ -97,7 +117,9 @@ fn parse(args: &[String]) -> Result<Command, String> {
     }
     config.log = matches.opt_str("log").map(Into::into);
     Ok(Command::Serve {
-        host: matches.opt_str("host").unwrap_or_else(|| "127.0.0.1".into()),
+        host: matches
+            .opt_str("host")
+            .unwrap_or_else(|| "127.0.0.1".into()),
         port: number(&matches, "port")?.unwrap_or(12345),
         config,
     })

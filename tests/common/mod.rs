@@ -1,0 +1,184 @@
+//! Helpers shared by the integration tests: a real server on 127.0.0.1 port 0, and a raw test
+//! client whose every read is bounded by a timeout (a test waits for the real event, never sleeps).
+#![allow(dead_code)] // each test file uses its own part of these helpers
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use chat::server::{self, Config, ServerHandle};
+
+/// How long a test waits for something that should happen.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server running in this process; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    handle: Option<ServerHandle>,
+}
+
+impl TestServer {
+    /// Stops the server; true when every client thread ended in time.
+    pub fn shutdown(mut self) -> bool {
+        self.handle.take().is_some_and(ServerHandle::shutdown)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown();
+        }
+    }
+}
+
+/// Starts a real server on a free loopback port.
+pub fn start_server(config: Config) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let handle = server::start(listener, config).expect("start the server");
+    TestServer {
+        addr: handle.local_addr(),
+        handle: Some(handle),
+    }
+}
+
+/// A client that speaks raw chat/1, as netcat would.
+pub struct TestClient {
+    pub stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl TestClient {
+    /// Connects; the greeting is left unread.
+    pub fn connect(addr: SocketAddr) -> TestClient {
+        let stream = TcpStream::connect(addr).expect("connect to the server");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        TestClient { stream, reader }
+    }
+
+    /// Joins as `name` like [`join`](Self::join), but sends the name before reading the
+    /// greeting: the name is already waiting when the server starts the handshake, so even a
+    /// short `handshake_timeout` cannot run out on a busy machine.
+    pub fn join_at_once(addr: SocketAddr, name: &str) -> TestClient {
+        let mut client = TestClient::connect(addr);
+        client.send_line(name);
+        client.expect_prefix("[INFO]:");
+        client.expect_line(&format!("[WELCOME]:{name}"));
+        client.expect_prefix("[USERS]:");
+        client
+    }
+
+    /// Connects, reads the greeting, and joins as `name`; `[WELCOME]` and `[USERS]` are read.
+    pub fn join(addr: SocketAddr, name: &str) -> TestClient {
+        let mut client = TestClient::connect(addr);
+        client.expect_prefix("[INFO]:");
+        client.send_line(name);
+        client.expect_line(&format!("[WELCOME]:{name}"));
+        client.expect_prefix("[USERS]:");
+        client
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send to the server");
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        self.send(format!("{line}\n").as_bytes());
+    }
+
+    /// The next line, without its LF. Panics on timeout or end of stream.
+    pub fn read_line(&mut self) -> String {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(0) => panic!("connection closed while waiting for a line"),
+            Ok(_) if line.last() == Some(&b'\n') => {
+                line.pop();
+                String::from_utf8(line).expect("the server sends UTF-8 lines")
+            }
+            Ok(_) => panic!("connection closed in the middle of a line: {line:?}"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("timed out waiting for a line (got {line:?} so far)")
+            }
+            Err(e) => panic!("read failed: {e}"),
+        }
+    }
+
+    pub fn expect_line(&mut self, expected: &str) {
+        assert_eq!(self.read_line(), expected);
+    }
+
+    /// Reads a line that must start with `prefix`, and returns it.
+    pub fn expect_prefix(&mut self, prefix: &str) -> String {
+        let line = self.read_line();
+        assert!(
+            line.starts_with(prefix),
+            "expected {prefix:?}..., got {line:?}"
+        );
+        line
+    }
+
+    /// Exactly `n` raw bytes.
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut bytes = vec![0; n];
+        self.reader.read_exact(&mut bytes).expect("read raw bytes");
+        bytes
+    }
+
+    /// Reads a whole file frame: returns its header line and its bytes; checks the `<END>`.
+    pub fn read_file(&mut self) -> (String, Vec<u8>) {
+        let header = self.expect_prefix("[FILE]:");
+        let size: usize = header.rsplit(':').next().unwrap().parse().unwrap();
+        let data = self.read_bytes(size);
+        self.expect_line("<END>");
+        (header, data)
+    }
+
+    /// Reads a whole file frame and asserts its header and its bytes (the bytes are not
+    /// printed when they differ: they may be megabytes).
+    pub fn expect_file(&mut self, header: &str, data: &[u8]) {
+        let (got_header, got_data) = self.read_file();
+        assert_eq!(got_header, header);
+        assert!(
+            got_data == data,
+            "the bytes of {header:?} differ ({} bytes received)",
+            got_data.len()
+        );
+    }
+
+    /// Asserts that the server closes the connection with nothing more to say.
+    pub fn expect_closed(&mut self) {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "expected the connection to close, got {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
+            // A reset also closes it; a timeout does not.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("timed out waiting for the connection to close")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The bytes of a sized file frame as a client sends it: `[FILE]:<name>:<size>`, the bytes,
+/// `<END>`.
+pub fn sized_file(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut frame = format!("[FILE]:{name}:{}\n", data.len()).into_bytes();
+    frame.extend_from_slice(data);
+    frame.extend_from_slice(b"<END>\n");
+    frame
+}
+
+/// A server, with alice and then bob joined to it (alice's `[JOIN]:bob` read): the cast of most
+/// tests.
+pub fn alice_and_bob(config: Config) -> (TestServer, TestClient, TestClient) {
+    let server = start_server(config);
+    let mut alice = TestClient::join(server.addr, "alice");
+    let bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+    (server, alice, bob)
+}

@@ -1,0 +1,187 @@
+//! The real `chat-server` binary: its command line, and a session as netcat would type it.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use common::{TIMEOUT, TestClient};
+
+const SERVER: &str = env!("CARGO_BIN_EXE_chat-server");
+
+/// The server binary running on a free port; killed when dropped.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(SERVER)
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chat-server");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(TIMEOUT)
+            .expect("the server says where it hosts");
+        let addr = line
+            .split("Hosting on ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no 'Hosting on' in {line:?}"))
+            .parse()
+            .expect("a socket address");
+        ServerProcess { child, addr }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(SERVER)
+        .args(args)
+        .output()
+        .expect("run chat-server")
+}
+
+#[test]
+fn help_lists_every_option_with_its_default() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for option in [
+        "--host",
+        "--port",
+        "--log",
+        "--max-clients",
+        "--max-file-size",
+        "--max-line",
+        "--send-queue",
+        "--handshake-timeout",
+        "--help",
+        "--version",
+    ] {
+        assert!(help.contains(option), "--help does not mention {option}");
+    }
+    for default in [
+        "127.0.0.1",
+        "12345",
+        "1024",
+        "67108864",
+        "4096",
+        "(default 30)",
+    ] {
+        assert!(
+            help.contains(default),
+            "--help does not show the default {default}"
+        );
+    }
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = run(&["-V"]);
+    assert!(out.status.success());
+    let expected = format!("chat-server {}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
+}
+
+#[test]
+fn bad_option_gives_one_line_and_the_usage_with_status_2() {
+    for args in [
+        &["--bogus"][..],
+        &["--port", "http"],
+        &["--send-queue", "0"],
+        &["--max-line", "-5"],
+        &["extra"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{args:?}: {stderr}");
+        assert!(lines[0].starts_with("chat-server: "), "{stderr}");
+        assert!(lines[1].starts_with("Usage: chat-server"), "{stderr}");
+    }
+}
+
+#[test]
+fn port_already_taken_is_a_one_line_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = run(&["--port", &port]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+}
+
+#[test]
+fn netcat_style_session_works_against_the_binary() {
+    let server = ServerProcess::start(&[]);
+    let mut bob = TestClient::join(server.addr, "bob");
+    // Typed by hand: CRLF line ends, an empty line, a text-form file.
+    let mut nc = TestClient::connect(server.addr);
+    nc.expect_prefix("[INFO]:");
+    nc.send(b"\r\ncarol\r\n");
+    nc.expect_line("[WELCOME]:carol");
+    nc.expect_line("[USERS]:bob,carol");
+    bob.expect_line("[JOIN]:carol");
+    nc.send(b"hello from netcat\r\n[FILE]:todo.txt\r\nbuy milk\r\n\r\n<END>\r\n");
+    bob.expect_line("carol: hello from netcat");
+    let (header, data) = bob.read_file();
+    assert_eq!(header, "[FILE]:carol:todo.txt:10");
+    assert_eq!(data, b"buy milk\n\n");
+    bob.send_line("hi carol");
+    nc.expect_line("bob: hi carol");
+    nc.send(b"exit\r\n");
+    bob.expect_line("[LEAVE]:carol");
+    nc.expect_closed();
+}
+
+#[test]
+fn log_option_appends_a_timestamped_transcript() {
+    let dir = std::env::temp_dir().join(format!("chat-server-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("transcript.txt");
+    std::fs::write(&log, "an earlier line\n").unwrap();
+    let server = ServerProcess::start(&["--log", log.to_str().unwrap()]);
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+    alice.send_line("hi");
+    // The transcript line is written before the message is relayed.
+    bob.expect_line("alice: hi");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "an earlier line");
+    let events: Vec<&str> = lines[1..]
+        .iter()
+        .map(|line| line.split_once("Z ").expect("a timestamp first").1)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "alice has joined the chat room.",
+            "bob has joined the chat room.",
+            "alice: hi"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,116 @@
+//! Leaving: `exit`, a closed socket, a client gone in the middle of a frame, and the server
+//! shutting down.
+
+mod common;
+
+use std::io::{ErrorKind, Read};
+use std::net::TcpStream;
+
+use chat::server::Config;
+use common::{TIMEOUT, TestClient, alice_and_bob, start_server};
+
+#[test]
+fn exit_tells_the_others_and_closes_the_leavers_connection() {
+    let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send_line("exit");
+    bob.expect_line("[LEAVE]:alice");
+    alice.expect_closed();
+}
+
+#[test]
+fn closing_the_socket_tells_the_others() {
+    let (_server, alice, mut bob) = alice_and_bob(Config::default());
+    drop(alice);
+    bob.expect_line("[LEAVE]:alice");
+}
+
+#[test]
+fn leaver_is_not_told_of_its_own_leave_and_the_others_carry_on() {
+    let (server, mut alice, mut bob) = alice_and_bob(Config::default());
+    let mut carol = TestClient::join(server.addr, "carol");
+    alice.expect_line("[JOIN]:carol");
+    bob.expect_line("[JOIN]:carol");
+    alice.send_line("exit");
+    bob.expect_line("[LEAVE]:alice");
+    carol.expect_line("[LEAVE]:alice");
+    alice.expect_closed();
+    bob.send_line("still here");
+    carol.expect_line("bob: still here");
+}
+
+#[test]
+fn name_of_a_user_who_left_can_be_taken_again() {
+    let (server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send_line("exit");
+    bob.expect_line("[LEAVE]:alice");
+    let _alice = TestClient::join(server.addr, "ALICE");
+    bob.expect_line("[JOIN]:ALICE");
+}
+
+#[test]
+fn disconnect_in_the_middle_of_a_sized_file_relays_nothing() {
+    let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send(b"[FILE]:x.bin:100\n0123456789");
+    drop(alice);
+    bob.expect_line("[LEAVE]:alice");
+}
+
+#[test]
+fn disconnect_in_the_middle_of_a_text_file_relays_nothing() {
+    let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send(b"[FILE]:notes.txt\nline one\nline two\n");
+    drop(alice);
+    bob.expect_line("[LEAVE]:alice");
+}
+
+#[test]
+fn disconnect_in_the_middle_of_a_line_relays_nothing() {
+    let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send(b"half a line");
+    drop(alice);
+    bob.expect_line("[LEAVE]:alice");
+}
+
+#[test]
+fn shutdown_tells_joined_clients_and_closes_their_connections() {
+    let (server, mut alice, mut bob) = alice_and_bob(Config::default());
+    assert!(server.shutdown());
+    for client in [&mut alice, &mut bob] {
+        client.expect_line("[ERROR]:server is shutting down");
+        client.expect_closed();
+    }
+}
+
+#[test]
+fn shutdown_tells_a_client_in_the_handshake_and_closes_its_connection() {
+    let server = start_server(Config::default());
+    let mut waiting = TestClient::connect(server.addr);
+    waiting.expect_prefix("[INFO]:");
+    assert!(server.shutdown());
+    waiting.expect_prefix("[ERROR]:");
+    waiting.expect_closed();
+}
+
+#[test]
+fn shutdown_stops_accepting_connections() {
+    let server = start_server(Config::default());
+    let addr = server.addr;
+    assert!(server.shutdown());
+    // Refused, or at most accepted by a dying backlog and closed at once without a greeting.
+    if let Ok(mut stream) = TcpStream::connect(addr) {
+        // A connect to a port nobody listens on can, rarely, pick that very port as its own
+        // and connect to itself: that is no server.
+        if stream.local_addr().ok() == Some(addr) {
+            return;
+        }
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut first = [0u8; 1];
+        match stream.read(&mut first) {
+            Ok(n) => assert_eq!(n, 0, "a stopped server sent something"),
+            Err(e) => assert!(
+                !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+                "a stopped server kept the connection open"
+            ),
+        }
+    }
+}
