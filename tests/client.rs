@@ -5,17 +5,16 @@
 //! by a thread into a channel and waited on with `recv_timeout`, and the fake server's socket
 //! reads have a read timeout. Each test runs the client in a folder of its own.
 
+mod common;
+
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::thread;
 
-/// How long a test waits for something that should happen.
-const TIMEOUT: Duration = Duration::from_secs(10);
+use common::TIMEOUT;
+use common::binaries::{ClientProcess, TestDir};
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
 const GREETING_SHOWN: &str = "[INFO] Welcome to chat. Please enter your username.\n";
 const JOINED_AS_ALICE: &str =
@@ -24,41 +23,6 @@ const PROMPT: &str = "Enter your username: ";
 /// Deep enough that `../../x` from it is still inside the test's folder.
 const DOWNLOADS: &str = "a/b/downloads";
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
-
-/// A fresh folder for one test, removed when dropped; the client runs inside it.
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(test: &str) -> TestDir {
-        let path =
-            std::env::temp_dir().join(format!("chat-client-test-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test folder");
-        TestDir(path)
-    }
-
-    fn join(&self, path: &str) -> PathBuf {
-        self.0.join(path)
-    }
-
-    /// The names in a folder of this test, sorted; none when the folder does not exist.
-    fn entries(&self, folder: &str) -> Vec<String> {
-        let Ok(entries) = fs::read_dir(self.join(folder)) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The fake server: a listener on a free loopback port.
 struct FakeServer {
@@ -146,122 +110,9 @@ impl Peer {
     }
 }
 
-/// A running `chat-client`, its stdin and its stdout; killed when dropped.
-struct Client {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Receiver<Vec<u8>>,
-    stderr: Option<JoinHandle<String>>,
-    /// Everything it printed so far.
-    seen: Vec<u8>,
-    /// Where the last `expect` matched: the next one looks after it.
-    matched: usize,
-}
-
-impl Client {
-    fn start(dir: &TestDir, args: &[&str]) -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat-client"))
-            .args(args)
-            .current_dir(&dir.0)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chat-client");
-        let mut out = child.stdout.take().unwrap();
-        let (sender, stdout) = mpsc::channel();
-        thread::spawn(move || {
-            let mut buf = [0; 4096];
-            // Ends at the client's exit: its stdout closes, and the channel disconnects.
-            while let Ok(n @ 1..) = out.read(&mut buf) {
-                if sender.send(buf[..n].to_vec()).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut err = child.stderr.take().unwrap();
-        let stderr = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
-            text
-        });
-        Client {
-            stdin: child.stdin.take(),
-            child,
-            stdout,
-            stderr: Some(stderr),
-            seen: Vec::new(),
-            matched: 0,
-        }
-    }
-
-    /// Waits until stdout shows `text`, after what the previous `expect` matched.
-    fn expect(&mut self, text: &str) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let rest = &self.seen[self.matched..];
-            if let Some(at) = rest.windows(text.len()).position(|w| w == text.as_bytes()) {
-                self.matched += at + text.len();
-                return;
-            }
-            match self
-                .stdout
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(bytes) => self.seen.extend(bytes),
-                Err(_) => panic!("stdout never showed {text:?}; it showed:\n{}", self.shown()),
-            }
-        }
-    }
-
-    fn shown(&self) -> String {
-        String::from_utf8_lossy(&self.seen).into_owned()
-    }
-
-    fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin
-            .write_all(format!("{line}\n").as_bytes())
-            .expect("write to the client's stdin");
-    }
-
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    /// Waits, at most `TIMEOUT`, for the client to exit; returns its status and its stderr.
-    fn finish(&mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            match self
-                .stdout
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(bytes) => self.seen.extend(bytes),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("the client did not exit; it showed:\n{}", self.shown())
-                }
-            }
-        }
-        // Its stdout is closed, so it has exited or is about to: neither wait is long.
-        let status = self.child.wait().expect("wait for the client");
-        let stderr = self.stderr.take().unwrap().join().unwrap();
-        (status, stderr)
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A client joined as `alice` to a fake server. Fields drop in order: the client first.
 struct Chat {
-    client: Client,
+    client: ClientProcess,
     peer: Peer,
     _server: FakeServer,
     dir: TestDir,
@@ -274,7 +125,7 @@ fn join_as_alice(test: &str, args: &[&str]) -> Chat {
     let port = server.port();
     let mut all_args = vec!["--port", &port, "--name", "alice", "--downloads", DOWNLOADS];
     all_args.extend_from_slice(args);
-    let mut client = Client::start(&dir, &all_args);
+    let mut client = ClientProcess::start(&dir, &all_args);
     let mut peer = server.accept();
     peer.welcome("alice");
     client.expect("[INFO] Online: alice\n");
@@ -291,7 +142,7 @@ fn connect_without_name(test: &str) -> Chat {
     let dir = TestDir::new(test);
     let server = FakeServer::start();
     let port = server.port();
-    let client = Client::start(&dir, &["--port", &port, "--downloads", DOWNLOADS]);
+    let client = ClientProcess::start(&dir, &["--port", &port, "--downloads", DOWNLOADS]);
     let peer = server.accept();
     Chat {
         client,
@@ -317,7 +168,7 @@ fn name_option_joins_and_shows_welcome_and_users() {
     let dir = TestDir::new("name_option_joins");
     let server = FakeServer::start();
     let port = server.port();
-    let mut client = Client::start(&dir, &["--port", &port, "--name", "alice"]);
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "alice"]);
     let mut peer = server.accept();
     peer.send_line(GREETING);
     peer.expect_line("alice");
@@ -362,7 +213,7 @@ fn refused_name_option_is_asked_for_on_stdin() {
     let dir = TestDir::new("refused_name_option");
     let server = FakeServer::start();
     let port = server.port();
-    let mut client = Client::start(&dir, &["--port", &port, "--name", "alice"]);
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "alice"]);
     let mut peer = server.accept();
     peer.send_line(GREETING);
     peer.expect_line("alice");
@@ -493,7 +344,7 @@ fn escape_sequences_are_refused_and_never_printed() {
     chat.client.expect(refused);
     chat.client.expect("bob: still here\n");
     assert!(
-        !chat.client.seen.contains(&0x1b),
+        !chat.client.shown().contains('\x1b'),
         "{:?}",
         chat.client.shown()
     );
@@ -592,7 +443,7 @@ fn unreachable_server_exits_non_zero_with_one_line() {
     let dir = TestDir::new("unreachable_server");
     // A port that was free a moment ago: nothing listens on it now.
     let port = FakeServer::start().port();
-    let mut client = Client::start(&dir, &["--port", &port, "--name", "alice"]);
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "alice"]);
     let (status, stderr) = client.finish();
     assert_eq!(status.code(), Some(1));
     assert!(
@@ -643,7 +494,7 @@ fn bad_file_size_from_the_server_exits_non_zero() {
 #[test]
 fn help_lists_every_option_and_its_default() {
     let dir = TestDir::new("help_lists_options");
-    let mut client = Client::start(&dir, &["--help"]);
+    let mut client = ClientProcess::start(&dir, &["--help"]);
     let (status, _) = client.finish();
     assert!(status.success());
     let help = client.shown();
@@ -668,7 +519,7 @@ fn help_lists_every_option_and_its_default() {
 #[test]
 fn version_prints_the_package_version() {
     let dir = TestDir::new("version");
-    let mut client = Client::start(&dir, &["-V"]);
+    let mut client = ClientProcess::start(&dir, &["-V"]);
     assert!(client.finish().0.success());
     assert_eq!(
         client.shown(),
@@ -679,7 +530,7 @@ fn version_prints_the_package_version() {
 #[test]
 fn bad_option_exits_with_status_2() {
     let dir = TestDir::new("bad_option");
-    let mut client = Client::start(&dir, &["--bogus"]);
+    let mut client = ClientProcess::start(&dir, &["--bogus"]);
     let (status, stderr) = client.finish();
     assert_eq!(status.code(), Some(2));
     assert!(stderr.starts_with("chat-client: "), "{stderr}");
@@ -689,7 +540,7 @@ fn bad_option_exits_with_status_2() {
 #[test]
 fn bad_port_exits_with_status_2() {
     let dir = TestDir::new("bad_port");
-    let mut client = Client::start(&dir, &["--port", "twelve"]);
+    let mut client = ClientProcess::start(&dir, &["--port", "twelve"]);
     let (status, stderr) = client.finish();
     assert_eq!(status.code(), Some(2));
     assert!(

@@ -2,56 +2,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 
-use common::{TIMEOUT, TestClient};
-
-const SERVER: &str = env!("CARGO_BIN_EXE_chat-server");
-
-/// The server binary running on a free port; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServerProcess {
-    fn start(args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(SERVER)
-            .args(["--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chat-server");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let line = rx
-            .recv_timeout(TIMEOUT)
-            .expect("the server says where it hosts");
-        let addr = line
-            .split("Hosting on ")
-            .nth(1)
-            .unwrap_or_else(|| panic!("no 'Hosting on' in {line:?}"))
-            .parse()
-            .expect("a socket address");
-        ServerProcess { child, addr }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::TestClient;
+use common::binaries::{SERVER, ServerProcess};
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(SERVER)

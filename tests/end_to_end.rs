@@ -1,0 +1,124 @@
+//! The real `chat-client` binaries, driven through pipes, against the real `chat-server` binary:
+//! the seed's whole story, from joining to leaving.
+
+mod common;
+
+use std::fs;
+
+use common::binaries::{ClientProcess, ServerProcess, TestDir};
+
+/// Starts a client joined as `name`, with its downloads and log in `dir`.
+fn join(server: &ServerProcess, dir: &TestDir, name: &str) -> ClientProcess {
+    let port = server.addr.port().to_string();
+    let args = ["--port", &port, "--name", name, "--downloads", "downloads"];
+    let mut client = ClientProcess::start(dir, &args);
+    client.expect(&format!("[INFO] Joined as {name}."));
+    client
+}
+
+#[test]
+fn two_users_chat_share_a_file_and_leave() {
+    let server = ServerProcess::start(&[]);
+    let bob_dir = TestDir::new("e2e_bob");
+    let alice_dir = TestDir::new("e2e_alice");
+    let mut bob = join(&server, &bob_dir, "bob");
+    bob.expect("[INFO] Online: bob\n");
+
+    let mut alice = join(&server, &alice_dir, "alice");
+    alice.expect("[INFO] Online: bob, alice\n");
+    bob.expect("alice has joined the chat room.\n");
+
+    alice.type_line("hi bob");
+    bob.expect("alice: hi bob\n");
+    bob.type_line("hi alice");
+    alice.expect("bob: hi alice\n");
+
+    let data: Vec<u8> = (0..=255u8)
+        .cycle()
+        .take(100_000)
+        .chain(*b"<END>\n")
+        .collect();
+    fs::write(alice_dir.join("notes.bin"), &data).unwrap();
+    alice.type_line("/file notes.bin");
+    alice.expect("[Notification] File 'notes.bin' sent.\n");
+    bob.expect("[Notification] Received file: received_notes.bin (from alice)\n");
+    assert_eq!(
+        fs::read(bob_dir.join("downloads/received_notes.bin")).unwrap(),
+        data
+    );
+
+    alice.type_line("exit");
+    let (status, _) = alice.finish();
+    assert!(status.success(), "alice exits with {status}");
+    bob.expect("alice has left the chat.\n");
+    bob.close_stdin();
+    let (status, _) = bob.finish();
+    assert!(status.success(), "bob exits with {status}");
+
+    let alice_log = fs::read_to_string(alice_dir.join("chat_log.txt")).unwrap();
+    for line in [
+        "Me: hi bob",
+        "bob: hi alice",
+        "[Notification] File 'notes.bin' sent.",
+    ] {
+        assert!(
+            alice_log.lines().any(|l| l == line),
+            "{line:?} in {alice_log}"
+        );
+    }
+    let bob_log = fs::read_to_string(bob_dir.join("chat_log.txt")).unwrap();
+    for line in [
+        "alice has joined the chat room.",
+        "alice: hi bob",
+        "Me: hi alice",
+        "[Notification] Received file: received_notes.bin (from alice)",
+        "alice has left the chat.",
+    ] {
+        assert!(bob_log.lines().any(|l| l == line), "{line:?} in {bob_log}");
+    }
+}
+
+#[test]
+fn taken_name_is_asked_for_again_at_the_prompt() {
+    let server = ServerProcess::start(&[]);
+    let bob_dir = TestDir::new("e2e_prompt_bob");
+    let _bob = join(&server, &bob_dir, "bob");
+
+    let dir = TestDir::new("e2e_prompt");
+    let port = server.addr.port().to_string();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--no-log"]);
+    client.expect("Enter your username: ");
+    client.type_line("BOB");
+    client.expect("[ERROR] username 'BOB' is taken\n");
+    client.expect("Enter your username: ");
+    client.type_line("carol");
+    client.expect("[INFO] Joined as carol.");
+    client.expect("[INFO] Online: bob, carol\n");
+}
+
+#[test]
+fn client_says_connection_lost_and_fails_when_the_server_dies() {
+    let mut server = ServerProcess::start(&[]);
+    let dir = TestDir::new("e2e_server_dies");
+    let mut client = join(&server, &dir, "bob");
+    server.child.kill().unwrap();
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] connection lost\n");
+}
+
+#[test]
+fn typed_file_header_is_not_sent_to_the_others() {
+    let server = ServerProcess::start(&[]);
+    let bob_dir = TestDir::new("e2e_header_bob");
+    let alice_dir = TestDir::new("e2e_header_alice");
+    let mut bob = join(&server, &bob_dir, "bob");
+    let mut alice = join(&server, &alice_dir, "alice");
+    bob.expect("alice has joined the chat room.\n");
+    alice.type_line("[FILE]:secret.txt");
+    alice.expect("[ERROR] to send a file, type /file PATH\n");
+    // Had the header gone out, the server would take this line as the file's content.
+    alice.type_line("still chatting");
+    bob.expect("alice: still chatting\n");
+    assert!(!bob.shown().contains("secret"), "{}", bob.shown());
+}
