@@ -208,14 +208,14 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits until every connection has closed, at most `timeout`. True if they all did.
-    fn wait_for_all_closed(&self, timeout: Duration) -> bool {
+    /// Waits until at most `n` connections are open, at most `timeout`. True if that happened.
+    fn wait_for_open_connections(&self, n: usize, timeout: Duration) -> bool {
         let guard = self.connections();
         let (guard, _) = self
             .connection_closed
-            .wait_timeout_while(guard, timeout, |open| !open.is_empty())
+            .wait_timeout_while(guard, timeout, |open| open.len() > n)
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        guard.is_empty()
+        guard.len() <= n
     }
 
     fn shutdown_sockets(&self, how: Shutdown) {
@@ -304,6 +304,17 @@ impl ServerHandle {
         self.addr
     }
 
+    /// How many connections are open, joined or not. A connection counts until both of its
+    /// threads have ended.
+    pub fn open_connections(&self) -> usize {
+        self.shared.connections().len()
+    }
+
+    /// Waits until at most `n` connections are open, at most `timeout`. True if that happened.
+    pub fn wait_for_open_connections(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.wait_for_open_connections(n, timeout)
+    }
+
     /// Blocks for as long as the server accepts connections.
     pub fn wait(self) {
         let _ = self.acceptor.join();
@@ -323,12 +334,12 @@ impl ServerHandle {
         // The goodbyes are queued and the queues closed; wake every reader so it ends too.
         self.shared.shutdown_sockets(Shutdown::Read);
         let grace = LINGER + Duration::from_secs(1);
-        if self.shared.wait_for_all_closed(grace) {
+        if self.shared.wait_for_open_connections(0, grace) {
             return true;
         }
         // Writers stuck on clients that do not read: cut them off.
         self.shared.shutdown_sockets(Shutdown::Both);
-        self.shared.wait_for_all_closed(grace)
+        self.shared.wait_for_open_connections(0, grace)
     }
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use chat::server::Config;
 use common::{TIMEOUT, TestClient, alice_and_bob, start_server};
@@ -113,4 +114,50 @@ fn shutdown_stops_accepting_connections() {
             ),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every connection's two threads end with it
+
+#[test]
+fn threads_of_a_client_that_exits_end() {
+    let (server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send_line("exit");
+    bob.expect_line("[LEAVE]:alice");
+    alice.expect_closed();
+    drop(alice);
+    server.expect_open_connections(1);
+}
+
+#[test]
+fn threads_of_a_client_that_closes_its_socket_end() {
+    let (server, alice, mut bob) = alice_and_bob(Config::default());
+    drop(alice);
+    bob.expect_line("[LEAVE]:alice");
+    server.expect_open_connections(1);
+}
+
+#[test]
+fn threads_of_a_connection_that_never_names_itself_end_at_the_handshake_timeout() {
+    let server = start_server(Config {
+        handshake_timeout: Duration::from_millis(200),
+        ..Config::default()
+    });
+    let mut silent = TestClient::connect(server.addr);
+    silent.expect_prefix("[INFO]:");
+    silent.expect_prefix("[ERROR]:");
+    silent.expect_closed();
+    drop(silent);
+    server.expect_open_connections(0);
+}
+
+#[test]
+fn threads_of_a_client_refused_for_a_framing_error_end_even_if_it_keeps_the_socket_open() {
+    let (server, mut alice, mut bob) = alice_and_bob(Config::default());
+    alice.send(b"[FILE]:x:3\nabcNOT-END\n");
+    alice.expect_prefix("[ERROR]:");
+    bob.expect_line("[LEAVE]:alice");
+    alice.expect_closed();
+    // alice never closes her end: the server gives up on her after lingering.
+    server.expect_open_connections(1);
 }

@@ -5,10 +5,10 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chat::server::Config;
-use common::{TIMEOUT, TestClient, sized_file, start_server};
+use common::{TestClient, sized_file, start_server};
 
 // ---------------------------------------------------------------------------------------------
 // max_clients
@@ -32,27 +32,6 @@ fn connection_past_max_clients_gets_server_full_counting_handshakes() {
     alice.expect_line("[JOIN]:bob");
 }
 
-/// Connects until the server admits the connection (it greets instead of saying it is full),
-/// for at most `TIMEOUT`. A slot frees once the server has closed a connection, which no client
-/// can see happen, so this retries.
-fn connect_when_admitted(addr: std::net::SocketAddr) -> TestClient {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let mut client = TestClient::connect(addr);
-        let first = client.read_line();
-        if first.starts_with("[INFO]:") {
-            return client;
-        }
-        assert_eq!(first, "[ERROR]:server full");
-        assert!(
-            Instant::now() < deadline,
-            "no slot freed within {TIMEOUT:?}"
-        );
-        // Nothing to wait for but the server's own bookkeeping: pause instead of spinning.
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn slot_freed_by_a_leaving_client_admits_a_new_connection() {
     let server = start_server(Config {
@@ -68,7 +47,10 @@ fn slot_freed_by_a_leaving_client_admits_a_new_connection() {
     bob.expect_line("[LEAVE]:alice");
     alice.expect_closed();
     drop(alice);
-    let mut carol = connect_when_admitted(server.addr);
+    // The slot is free once both of alice's threads have ended.
+    server.expect_open_connections(1);
+    let mut carol = TestClient::connect(server.addr);
+    carol.expect_prefix("[INFO]:");
     carol.send_line("carol");
     carol.expect_line("[WELCOME]:carol");
     carol.expect_line("[USERS]:bob,carol");
@@ -87,6 +69,8 @@ const MAX_FILES: usize = 200;
 fn stuck_config() -> Config {
     Config {
         send_queue: 8,
+        // A stuck writer gives up soon, so the thread test below is quick.
+        write_timeout: Duration::from_millis(300),
         ..Config::default()
     }
 }
@@ -174,6 +158,16 @@ fn client_that_never_reads_is_dropped_while_the_others_get_everything_in_order()
     alice.send_line("after");
     bob.expect_line("alice: after");
     carol.expect_line("alice: after");
+}
+
+#[test]
+fn threads_of_a_dropped_client_end_though_it_neither_reads_nor_closes() {
+    let server = start_server(stuck_config());
+    let chat = send_files_until_slow_is_dropped(server.addr);
+    // alice, bob and carol stay; slow's writer gives up at the write timeout, and its reader
+    // is woken by the writer, though slow keeps its socket open.
+    server.expect_open_connections(3);
+    drop(chat);
 }
 
 #[test]

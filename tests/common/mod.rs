@@ -24,6 +24,17 @@ impl TestServer {
     pub fn shutdown(mut self) -> bool {
         self.handle.take().is_some_and(ServerHandle::shutdown)
     }
+
+    /// Waits, at most `TIMEOUT`, until at most `n` connections are open (a connection counts
+    /// until both of its threads have ended); panics if that does not happen.
+    pub fn expect_open_connections(&self, n: usize) {
+        let handle = self.handle.as_ref().expect("the server is running");
+        assert!(
+            handle.wait_for_open_connections(n, TIMEOUT),
+            "{} connections still open, expected {n}",
+            handle.open_connections()
+        );
+    }
 }
 
 impl Drop for TestServer {
