@@ -17,10 +17,10 @@ build:
 	$(CARGO) build --release
 
 run-server:
-	$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT)
+	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT)
 
 run-client:
-	$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
+	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
 
 test:
 	$(CARGO) test
