@@ -555,10 +555,9 @@ impl ClientFrameDecoder {
                     .map_err(FrameError::BadFileName)
                     .and_then(|()| check_size(size, self.max_file_size));
                 self.lines.expect_body(size, check.is_ok());
-                if check.is_ok() {
-                    self.sized_file = Some(name.to_owned());
-                }
-                check
+                check?;
+                self.sized_file = Some(name.to_owned());
+                Ok(())
             }
             None => {
                 let check = check_file_name(fields).map_err(FrameError::BadFileName);
