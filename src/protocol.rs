@@ -478,8 +478,8 @@ struct TextFile {
 pub struct ClientFrameDecoder {
     lines: LineSplitter,
     max_file_size: u64,
-    /// The name of the sized file whose body is being taken.
-    sized_file: Option<String>,
+    /// The name and size of the sized file whose body is being taken.
+    sized_file: Option<(String, u64)>,
     /// The text-form file being collected, if any.
     text_file: Option<TextFile>,
 }
@@ -505,6 +505,17 @@ impl ClientFrameDecoder {
         self.lines.buffered()
     }
 
+    /// The most bytes the file now being received can come to: its announced size, or
+    /// `max_file_size` for a text-form file. `None` when no file is being kept. The server uses it
+    /// to reserve memory for a file before reading its body.
+    pub fn file_in_progress(&self) -> Option<u64> {
+        match (&self.sized_file, &self.text_file) {
+            (Some((_, size)), _) => Some(*size),
+            (None, Some(file)) if !file.refused => Some(self.max_file_size),
+            _ => None,
+        }
+    }
+
     /// The next whole frame, an error for a refused one, or `None` when more bytes are needed.
     /// After a fatal error it returns `None` for good.
     pub fn next_frame(&mut self) -> Option<Result<ClientFrame, FrameError>> {
@@ -513,7 +524,7 @@ impl ClientFrameDecoder {
                 Ok(Unit::Body(data)) => {
                     let name = self.sized_file.take();
                     match (name, data) {
-                        (Some(name), Some(data)) => Some(Ok(ClientFrame::File { name, data })),
+                        (Some((name, _)), Some(data)) => Some(Ok(ClientFrame::File { name, data })),
                         _ => None, // a refused file, skipped whole
                     }
                 }
@@ -556,7 +567,7 @@ impl ClientFrameDecoder {
                     .and_then(|()| check_size(size, self.max_file_size));
                 self.lines.expect_body(size, check.is_ok());
                 check?;
-                self.sized_file = Some(name.to_owned());
+                self.sized_file = Some((name.to_owned(), size));
                 Ok(())
             }
             None => {
@@ -813,6 +824,23 @@ mod tests {
     #[test]
     fn two_lines_in_one_read_are_two_frames() {
         assert_eq!(client_frames(b"one\ntwo\n"), vec![text("one"), text("two")]);
+    }
+
+    #[test]
+    fn file_in_progress_tells_how_big_the_file_being_received_can_be() {
+        let mut decoder = ClientFrameDecoder::new(64, 1000);
+        assert_eq!(decoder.file_in_progress(), None);
+        decoder.feed(b"[FILE]:a.bin:10\n12345");
+        assert_eq!(decoder.next_frame(), None);
+        assert_eq!(decoder.file_in_progress(), Some(10));
+        decoder.feed(b"67890<END>\n[FILE]:b.txt\nline\n");
+        assert!(matches!(decoder.next_frame(), Some(Ok(ClientFrame::File { .. }))));
+        assert_eq!(decoder.next_frame(), None);
+        assert_eq!(decoder.file_in_progress(), Some(1000));
+        decoder.feed(b"<END>\n[FILE]:big.bin:5000\n");
+        assert!(matches!(decoder.next_frame(), Some(Ok(ClientFrame::File { .. }))));
+        assert!(matches!(decoder.next_frame(), Some(Err(FrameError::FileTooLarge { .. }))));
+        assert_eq!(decoder.file_in_progress(), None, "a refused file is not kept");
     }
 
     #[test]
