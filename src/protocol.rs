@@ -834,13 +834,26 @@ mod tests {
         assert_eq!(decoder.next_frame(), None);
         assert_eq!(decoder.file_in_progress(), Some(10));
         decoder.feed(b"67890<END>\n[FILE]:b.txt\nline\n");
-        assert!(matches!(decoder.next_frame(), Some(Ok(ClientFrame::File { .. }))));
+        assert!(matches!(
+            decoder.next_frame(),
+            Some(Ok(ClientFrame::File { .. }))
+        ));
         assert_eq!(decoder.next_frame(), None);
         assert_eq!(decoder.file_in_progress(), Some(1000));
         decoder.feed(b"<END>\n[FILE]:big.bin:5000\n");
-        assert!(matches!(decoder.next_frame(), Some(Ok(ClientFrame::File { .. }))));
-        assert!(matches!(decoder.next_frame(), Some(Err(FrameError::FileTooLarge { .. }))));
-        assert_eq!(decoder.file_in_progress(), None, "a refused file is not kept");
+        assert!(matches!(
+            decoder.next_frame(),
+            Some(Ok(ClientFrame::File { .. }))
+        ));
+        assert!(matches!(
+            decoder.next_frame(),
+            Some(Err(FrameError::FileTooLarge { .. }))
+        ));
+        assert_eq!(
+            decoder.file_in_progress(),
+            None,
+            "a refused file is not kept"
+        );
     }
 
     #[test]

@@ -11,15 +11,23 @@
 //! The broadcaster never touches a socket and never waits for a client: it only pushes into
 //! outbound queues, and a client whose queue is full is dropped. So one slow or stuck client can
 //! never delay anybody else. Every order decision is the broadcaster's, which is why all clients
-//! see messages in the same order.
+//! see messages in the same order. It works in turns: it routes every event already waiting,
+//! then gives each client its share of the turn as one queue item, so under load each writer
+//! wakes once per turn rather than once per message.
+//!
+//! Every resource has a bound, all in [`Config`]: connections (in all and per address), each
+//! outbound queue, the time to join and to stay silent, how fast a client may send (the reader
+//! sleeps when it floods), and the bytes of files held in memory (a reader waits for room
+//! before it reads a file's body).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -135,8 +143,10 @@ const GREETING: &str =
     "Welcome to chat. Please enter your username (1-32 letters, digits, '_', '-' or '.').";
 /// Read buffer of a reader thread, in bytes.
 const READ_BUFFER: usize = 8 * 1024;
-/// Frames a writer gathers into one write call at most.
-const MAX_BATCH: usize = 256;
+/// Queue items a writer gathers into one write call at most.
+const MAX_ITEMS_PER_WRITE: usize = 64;
+/// Events the broadcaster routes in one turn at most (and never more than `send_queue`).
+const MAX_TURN: usize = 256;
 /// How long a writer that said goodbye waits for its client to close before cutting it off.
 const LINGER: Duration = Duration::from_secs(2);
 /// Stack of each client thread; they keep their buffers on the heap.
@@ -151,10 +161,26 @@ type Bytes = Arc<[u8]>;
 
 /// What a writer takes from its client's outbound queue.
 enum Outgoing {
-    /// A frame to send.
+    /// A frame for this client alone (the greeting, answers, errors).
     Frame(Bytes),
+    /// This client's share of one broadcaster turn: the frames in `range`, except its own.
+    /// `count` is how many frames that is.
+    Turn {
+        turn: Arc<Turn>,
+        range: Range<usize>,
+        count: usize,
+    },
     /// The last frame: send it, then close the connection (the client is being dropped).
     Close(Bytes),
+}
+
+/// Everything the broadcaster routed in one turn, shared by every writer. Packing a turn into one
+/// queue item means each writer wakes once per turn, not once per message.
+struct Turn {
+    /// Each frame with the client it came from; it is not sent back to them.
+    frames: Vec<(ClientId, Bytes)>,
+    /// The memory of the files among `frames`, given back when the last writer lets go.
+    _files: Vec<FileReservation>,
 }
 
 /// What a reader tells the broadcaster.
@@ -168,11 +194,12 @@ enum Event {
     },
     /// A chat message from a joined client.
     Message { id: ClientId, text: String },
-    /// A whole file from a joined client.
+    /// A whole file from a joined client, with the memory reserved for it.
     File {
         id: ClientId,
         name: String,
         data: Vec<u8>,
+        memory: FileReservation,
     },
     /// A joined client left (exit, closed connection, or an error).
     Leave { id: ClientId },
@@ -191,12 +218,14 @@ enum JoinAnswer {
     QueueFull,
 }
 
-/// The sending end of one client's outbound queue. The queue is a crossbeam channel whose length
-/// is checked against `limit` before each push: this bounds it like `bounded(limit)` would, but an
-/// idle client's queue costs no memory.
+/// The sending end of one client's outbound queue. The queue is an unbounded crossbeam channel
+/// plus a count of the frames in it, checked against `limit` before each push: this bounds it
+/// like `bounded(limit)` would, but an idle client's queue costs no memory.
 #[derive(Clone)]
 struct Outbound {
     queue: Sender<Outgoing>,
+    /// Frames queued and not yet written; the writer takes away what it wrote.
+    queued: Arc<AtomicUsize>,
     limit: usize,
 }
 
@@ -205,26 +234,29 @@ struct Outbound {
 struct QueueFull;
 
 impl Outbound {
-    /// Queues a frame without ever waiting. When the queue is full the frame is not queued; the
-    /// client gets `[ERROR]:send queue exceeded` as its last frame instead and must be dropped.
-    fn push(&self, frame: Bytes) -> Result<(), QueueFull> {
-        if self.queue.len() >= self.limit {
+    /// Queues `item`, which holds `count` frames, without ever waiting. When the queue would go
+    /// past its limit nothing is queued; the client gets `[ERROR]:send queue exceeded` as its
+    /// last frame instead and must be dropped.
+    fn push(&self, item: Outgoing, count: usize) -> Result<(), QueueFull> {
+        if self.queued.load(Ordering::Relaxed) + count > self.limit {
             self.close_with(&ServerFrame::Error("send queue exceeded".into()));
             return Err(QueueFull);
         }
+        self.queued.fetch_add(count, Ordering::Relaxed);
         // A closed queue means the writer has ended: the client is leaving, and its reader
         // reports that to the broadcaster. Nothing to do here.
-        let _ = self.queue.send(Outgoing::Frame(frame));
+        let _ = self.queue.send(item);
         Ok(())
     }
 
     fn push_frame(&self, frame: &ServerFrame) -> Result<(), QueueFull> {
-        self.push(frame.encode().into())
+        self.push(Outgoing::Frame(frame.encode().into()), 1)
     }
 
     /// Queues a last frame (past the limit: it says why the connection ends), after which the
     /// writer closes the connection.
     fn close_with(&self, frame: &ServerFrame) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
         let _ = self.queue.send(Outgoing::Close(frame.encode().into()));
     }
 }
@@ -233,14 +265,21 @@ impl Outbound {
 struct Shared {
     config: Config,
     stopping: AtomicBool,
-    /// Every open connection, joined or not, for `max_clients` and for shutdown.
-    connections: Mutex<HashMap<ClientId, TcpStream>>,
+    connections: Mutex<Connections>,
     /// Signalled each time a connection closes.
     connection_closed: Condvar,
+    file_memory: Arc<FileMemory>,
+}
+
+/// Every open connection, joined or not, for the connection limits and for shutdown.
+#[derive(Default)]
+struct Connections {
+    streams: HashMap<ClientId, TcpStream>,
+    per_ip: HashMap<IpAddr, usize>,
 }
 
 impl Shared {
-    fn connections(&self) -> MutexGuard<'_, HashMap<ClientId, TcpStream>> {
+    fn connections(&self) -> MutexGuard<'_, Connections> {
         // A thread that panicked while holding the lock leaves the map itself intact.
         self.connections
             .lock()
@@ -252,28 +291,109 @@ impl Shared {
         let guard = self.connections();
         let (guard, _) = self
             .connection_closed
-            .wait_timeout_while(guard, timeout, |open| open.len() > n)
+            .wait_timeout_while(guard, timeout, |open| open.streams.len() > n)
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        guard.len() <= n
+        guard.streams.len() <= n
     }
 
     fn shutdown_sockets(&self, how: Shutdown) {
-        for stream in self.connections().values() {
+        for stream in self.connections().streams.values() {
             let _ = stream.shutdown(how);
         }
+    }
+
+    /// Whether the per-address limits (`max_per_ip`, `flood_limit`) apply to a client at `ip`.
+    fn limits_apply_to(&self, ip: IpAddr) -> bool {
+        self.config.limit_loopback || !ip.to_canonical().is_loopback()
     }
 }
 
 /// Held by both threads of a connection; when the last one ends, the connection is closed.
 struct ConnectionGuard {
     id: ClientId,
+    ip: IpAddr,
     shared: Arc<Shared>,
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.shared.connections().remove(&self.id);
+        let mut open = self.shared.connections();
+        open.streams.remove(&self.id);
+        if let Some(count) = open.per_ip.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.per_ip.remove(&self.ip);
+            }
+        }
+        drop(open);
         self.shared.connection_closed.notify_all();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bound on file bytes in memory
+
+/// The server-wide budget of `max_file_memory` bytes for files. A reader reserves a file's size
+/// before reading its body; the reservation travels with the file to the broadcaster and into
+/// the turn that carries it, and is given back when the last writer has sent it.
+struct FileMemory {
+    limit: u64,
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+/// Bytes taken from the file budget; given back on drop.
+struct FileReservation {
+    size: u64,
+    memory: Arc<FileMemory>,
+}
+
+impl FileMemory {
+    fn used(&self) -> MutexGuard<'_, u64> {
+        self.used
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until `size` bytes fit in the budget and takes them. `None` if the server stops
+    /// first. `size` is at most `max_file_size`, which `start` checks fits in the budget.
+    fn reserve(self: &Arc<Self>, size: u64, stopping: &AtomicBool) -> Option<FileReservation> {
+        let mut used = self.used();
+        while *used + size > self.limit {
+            if stopping.load(Ordering::SeqCst) {
+                return None;
+            }
+            // Woken when memory is freed; the timeout only re-checks `stopping`.
+            used = self
+                .freed
+                .wait_timeout(used, Duration::from_millis(200))
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        *used += size;
+        Some(FileReservation {
+            size,
+            memory: Arc::clone(self),
+        })
+    }
+}
+
+impl FileReservation {
+    /// Gives back what a file turned out not to need (a text-form file reserves the most a
+    /// file may be).
+    fn shrink_to(&mut self, size: u64) {
+        if size < self.size {
+            *self.memory.used() -= self.size - size;
+            self.size = size;
+            self.memory.freed.notify_all();
+        }
+    }
+}
+
+impl Drop for FileReservation {
+    fn drop(&mut self) {
+        *self.memory.used() -= self.size;
+        self.memory.freed.notify_all();
     }
 }
 
@@ -290,15 +410,24 @@ pub struct ServerHandle {
 /// the port from [`ServerHandle::local_addr`].
 ///
 /// # Errors
-/// When the transcript cannot be opened or a thread cannot be started.
+/// When the limits contradict each other, the transcript cannot be opened or a thread cannot be
+/// started.
 pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, ServerError> {
+    check_config(&config)?;
     let addr = listener.local_addr()?;
     let transcript = Transcript::open(config.log.as_ref())?;
+    let file_memory = Arc::new(FileMemory {
+        limit: config.max_file_memory,
+        used: Mutex::new(0),
+        freed: Condvar::new(),
+    });
+    let turn_limit = MAX_TURN.min(config.send_queue);
     let shared = Arc::new(Shared {
         config,
         stopping: AtomicBool::new(false),
-        connections: Mutex::new(HashMap::new()),
+        connections: Mutex::new(Connections::default()),
         connection_closed: Condvar::new(),
+        file_memory,
     });
     let (events, event_queue) = crossbeam_channel::bounded(EVENT_QUEUE);
 
@@ -306,6 +435,8 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
         clients: BTreeMap::new(),
         names: HashSet::new(),
         transcript,
+        turn: TurnBuilder::default(),
+        turn_limit,
     };
     let broadcaster = thread::Builder::new()
         .name("broadcaster".into())
@@ -327,6 +458,26 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
     })
 }
 
+/// Refuses limits that cannot work together.
+fn check_config(config: &Config) -> Result<(), ServerError> {
+    let fail = |why: String| Err(ServerError::Config(why));
+    if config.max_file_memory < config.max_file_size {
+        return fail(format!(
+            "the file memory bound ({} bytes) is smaller than the largest file ({} bytes)",
+            config.max_file_memory, config.max_file_size
+        ));
+    }
+    if config.max_clients == 0 || config.max_per_ip == 0 || config.send_queue == 0 {
+        return fail("max clients, max per IP and the send queue must be at least 1".into());
+    }
+    if let Some(flood) = config.flood_limit
+        && (flood.burst == 0 || flood.per_second.is_nan() || flood.per_second <= 0.0)
+    {
+        return fail("the flood burst and rate must be above 0".into());
+    }
+    Ok(())
+}
+
 /// Runs a server on an already bound listener until it is stopped (which, from the command line,
 /// means until the process is killed).
 ///
@@ -346,12 +497,17 @@ impl ServerHandle {
     /// How many connections are open, joined or not. A connection counts until both of its
     /// threads have ended.
     pub fn open_connections(&self) -> usize {
-        self.shared.connections().len()
+        self.shared.connections().streams.len()
     }
 
     /// Waits until at most `n` connections are open, at most `timeout`. True if that happened.
     pub fn wait_for_open_connections(&self, n: usize, timeout: Duration) -> bool {
         self.shared.wait_for_open_connections(n, timeout)
+    }
+
+    /// Bytes of files now held in memory (received, or queued and not yet sent to everyone).
+    pub fn file_memory_in_use(&self) -> u64 {
+        *self.shared.file_memory.used()
     }
 
     /// Blocks for as long as the server accepts connections.
@@ -363,10 +519,10 @@ impl ServerHandle {
     /// then every connection closed. Returns true when every client thread ended in time.
     pub fn shutdown(self) -> bool {
         self.shared.stopping.store(true, Ordering::SeqCst);
+        self.shared.file_memory.freed.notify_all();
         // A blocking accept() cannot be interrupted; a connection to ourselves wakes it up.
         let _ = TcpStream::connect(wake_address(self.addr));
         let _ = self.acceptor.join();
-
         let _ = self.events.send(Event::Shutdown);
         let _ = self.broadcaster.join();
 
@@ -422,7 +578,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, events: Sender<Event>
 }
 
 /// Registers a new connection and starts its reader and writer threads, or turns it away when
-/// the server is full.
+/// a connection limit is reached.
 fn open_connection(
     id: ClientId,
     stream: TcpStream,
@@ -433,35 +589,50 @@ fn open_connection(
     // Small frames must not wait for delayed ACKs.
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(config.write_timeout))?;
+    let ip = stream.peer_addr()?.ip();
+    let limited = shared.limits_apply_to(ip);
     {
         let mut open = shared.connections();
-        if open.len() >= config.max_clients {
+        let from_ip = open.per_ip.get(&ip).copied().unwrap_or(0);
+        let refusal = if open.streams.len() >= config.max_clients {
+            Some("server full")
+        } else if limited && from_ip >= config.max_per_ip {
+            Some("too many connections from your address")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
             drop(open);
-            log::warn!("server full: turned away {:?}", stream.peer_addr());
+            log::warn!("{why}: turned away {ip}");
             let mut stream = stream;
-            let _ = stream.write_all(&ServerFrame::Error("server full".into()).encode());
+            let _ = stream.write_all(&ServerFrame::Error(why.into()).encode());
             let _ = stream.shutdown(Shutdown::Write);
             return Ok(());
         }
-        open.insert(id, stream.try_clone()?);
+        open.streams.insert(id, stream.try_clone()?);
+        *open.per_ip.entry(ip).or_default() += 1;
     }
-    log::debug!("connection {id} from {:?}", stream.peer_addr());
+    log::debug!("connection {id} from {ip}");
     let guard = Arc::new(ConnectionGuard {
         id,
+        ip,
         shared: Arc::clone(shared),
     });
 
     let (queue, queue_rx) = crossbeam_channel::unbounded();
     let outbound = Outbound {
         queue,
+        queued: Arc::new(AtomicUsize::new(0)),
         limit: config.send_queue,
     };
     // The reader holds `reader_alive` until it ends; the writer waits on it while lingering.
     let (reader_alive, reader_done) = crossbeam_channel::bounded::<()>(0);
 
     let writer = Writer {
+        id,
         stream: stream.try_clone()?,
         queue: queue_rx,
+        queued: Arc::clone(&outbound.queued),
         reader_done,
         _guard: Arc::clone(&guard),
     };
@@ -470,6 +641,10 @@ fn open_connection(
         .stack_size(CLIENT_STACK)
         .spawn(move || writer.run())?;
 
+    let flood = match config.flood_limit {
+        Some(limit) if limited => Some(TokenBucket::new(limit, Instant::now())),
+        _ => None,
+    };
     let reader = Reader {
         id,
         stream,
@@ -479,6 +654,8 @@ fn open_connection(
         shared: Arc::clone(shared),
         joined: false,
         buffer: vec![0; READ_BUFFER],
+        flood,
+        file_memory: None,
         _alive: reader_alive,
         _guard: guard,
     };
@@ -499,6 +676,8 @@ enum Ending {
     Closed,
     /// The client sent `exit`.
     Exit,
+    /// No frame came within the time allowed (handshake or idle).
+    TimedOut,
     /// The server closes the connection and says why with `[ERROR]:<why>`.
     Error(String),
     /// The client's own queue overflowed; it has already been told.
@@ -511,6 +690,9 @@ impl From<QueueFull> for Ending {
     }
 }
 
+/// A frame from the client, or the reason one was refused.
+type Item = Result<ClientFrame, FrameError>;
+
 struct Reader {
     id: ClientId,
     stream: TcpStream,
@@ -522,6 +704,10 @@ struct Reader {
     joined: bool,
     /// Where socket reads land before the decoder takes them.
     buffer: Vec<u8>,
+    /// Flood control, when it applies to this client.
+    flood: Option<TokenBucket>,
+    /// Memory reserved for the file being received, if any.
+    file_memory: Option<FileReservation>,
     _alive: Sender<()>,
     _guard: Arc<ConnectionGuard>,
 }
@@ -553,17 +739,45 @@ impl Reader {
         {
             return full.into();
         }
-        if let Err(ending) = self.handshake() {
-            return ending;
+        let config = &self.shared.config;
+        let (handshake_timeout, idle_timeout) = (config.handshake_timeout, config.idle_timeout);
+        match self.handshake() {
+            Ok(()) => {}
+            Err(Ending::TimedOut) => {
+                let secs = handshake_timeout.as_secs_f64();
+                return Ending::Error(format!("no username within {secs} s"));
+            }
+            Err(ending) => return ending,
         }
         self.joined = true;
+        // From now on the socket's read timeout is the idle timeout.
+        if self.stream.set_read_timeout(idle_timeout).is_err() {
+            return Ending::Closed;
+        }
         loop {
-            let item = match self.read_frame(None) {
+            let deadline = idle_timeout.map(|idle| Instant::now() + idle);
+            let item = match self.read_frame(deadline) {
                 Ok(item) => item,
+                Err(Ending::TimedOut) => {
+                    let secs = idle_timeout.unwrap_or_default().as_secs_f64();
+                    return Ending::Error(format!("idle for {secs} s"));
+                }
                 Err(ending) => return ending,
             };
+            self.slow_down_if_flooding();
             if let Err(ending) = self.handle(item) {
                 return ending;
+            }
+        }
+    }
+
+    /// Flood control: a client over its rate waits here, so its frames wait, while everyone
+    /// else's reader carries on.
+    fn slow_down_if_flooding(&mut self) {
+        if let Some(bucket) = &mut self.flood {
+            let wait = bucket.take(Instant::now());
+            if !wait.is_zero() {
+                thread::sleep(wait);
             }
         }
     }
@@ -572,6 +786,9 @@ impl Reader {
     fn handshake(&mut self) -> Result<(), Ending> {
         let timeout = self.shared.config.handshake_timeout;
         let deadline = Instant::now() + timeout;
+        self.stream
+            .set_read_timeout(Some(timeout))
+            .map_err(|_| Ending::Closed)?;
         loop {
             let name = match self.read_frame(Some(deadline))? {
                 Ok(ClientFrame::Text(name)) => name,
@@ -592,11 +809,7 @@ impl Reader {
                 continue;
             }
             match self.ask_to_join(&name)? {
-                JoinAnswer::Welcome => {
-                    // From now on a client may be quiet for as long as it likes.
-                    let _ = self.stream.set_read_timeout(None);
-                    return Ok(());
-                }
+                JoinAnswer::Welcome => return Ok(()),
                 JoinAnswer::NameTaken => self.refuse(format!("username '{name}' is taken"))?,
                 JoinAnswer::QueueFull => return Err(Ending::QueueFull),
             }
@@ -618,14 +831,24 @@ impl Reader {
     }
 
     /// Acts on one frame (or one refusal) from a joined client.
-    fn handle(&mut self, item: Result<ClientFrame, FrameError>) -> Result<(), Ending> {
+    fn handle(&mut self, item: Item) -> Result<(), Ending> {
         let event = match item {
             Ok(ClientFrame::Text(text)) => Event::Message { id: self.id, text },
-            Ok(ClientFrame::File { name, data }) => Event::File {
-                id: self.id,
-                name,
-                data,
-            },
+            Ok(ClientFrame::File { name, data }) => {
+                // The reservation was made when the header arrived (see `read_frame`), unless
+                // the whole file came in one read.
+                let mut memory = match self.file_memory.take() {
+                    Some(memory) => memory,
+                    None => self.reserve(data.len() as u64)?,
+                };
+                memory.shrink_to(data.len() as u64);
+                Event::File {
+                    id: self.id,
+                    name,
+                    data,
+                    memory,
+                }
+            }
             Ok(ClientFrame::Empty) => return Ok(()),
             Ok(ClientFrame::Exit) => return Err(Ending::Exit),
             Err(error) => return self.refuse_frame(error),
@@ -647,39 +870,66 @@ impl Reader {
         Ok(self.outbound.push_frame(&ServerFrame::Error(why))?)
     }
 
-    /// Reads until the decoder hands out a frame or a refusal. With a deadline (the handshake),
-    /// reaching it ends the connection.
-    fn read_frame(
-        &mut self,
-        deadline: Option<Instant>,
-    ) -> Result<Result<ClientFrame, FrameError>, Ending> {
+    /// Reads until the decoder hands out a frame or a refusal, or until `deadline`. The socket's
+    /// read timeout must already be set when there is a deadline.
+    fn read_frame(&mut self, deadline: Option<Instant>) -> Result<Item, Ending> {
         loop {
             if let Some(item) = self.decoder.next_frame() {
+                if !matches!(item, Ok(ClientFrame::File { .. }))
+                    && self.decoder.file_in_progress().is_none()
+                {
+                    self.file_memory = None; // a refused file gives its memory back
+                }
                 return Ok(item);
             }
-            if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    let secs = self.shared.config.handshake_timeout.as_secs_f64();
-                    return Err(Ending::Error(format!("no username within {secs} s")));
-                }
-                self.stream
-                    .set_read_timeout(Some(left))
-                    .map_err(|_| Ending::Closed)?;
+            // Bytes that do not make a frame do not count: a client dripping half a line
+            // still reaches its deadline.
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(Ending::TimedOut);
             }
+            self.reserve_file_memory()?;
             match self.stream.read(&mut self.buffer) {
                 Ok(0) => return Err(self.closed()),
                 Ok(n) => self.decoder.feed(&self.buffer[..n]),
                 Err(error)
                     if matches!(
                         error.kind(),
-                        io::ErrorKind::Interrupted
-                            | io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                    ) => {}
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    // The read timed out: the deadline is reached, or it moved since the
+                    // timeout was set.
+                    let Some(deadline) = deadline else { continue };
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Ending::TimedOut);
+                    }
+                    self.stream
+                        .set_read_timeout(Some(left))
+                        .map_err(|_| Ending::Closed)?;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Err(self.closed()),
             }
         }
+    }
+
+    /// Before the body of a file is read, takes its size from the server-wide file budget,
+    /// waiting (and so not reading this client) until there is room.
+    fn reserve_file_memory(&mut self) -> Result<(), Ending> {
+        if self.file_memory.is_some() {
+            return Ok(());
+        }
+        if let Some(size) = self.decoder.file_in_progress() {
+            self.file_memory = Some(self.reserve(size)?);
+        }
+        Ok(())
+    }
+
+    fn reserve(&self, size: u64) -> Result<FileReservation, Ending> {
+        let shared = &self.shared;
+        let reservation = shared.file_memory.reserve(size, &shared.stopping);
+        reservation.ok_or(Ending::Closed) // the server is stopping
     }
 
     /// The connection stopped giving bytes. During a shutdown, a client that has not joined yet
@@ -689,6 +939,37 @@ impl Reader {
             Ending::Error("server is shutting down".into())
         } else {
             Ending::Closed
+        }
+    }
+}
+
+/// Flood control for one client: a token bucket holding up to `burst` tokens, refilled at
+/// `per_second`. Each frame takes a token; a frame with none waits until one has grown back.
+struct TokenBucket {
+    limit: FloodLimit,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(limit: FloodLimit, now: Instant) -> TokenBucket {
+        TokenBucket {
+            limit,
+            tokens: f64::from(limit.burst),
+            last: now,
+        }
+    }
+
+    /// Takes a token for a frame arriving at `now`; returns how long the frame must wait.
+    fn take(&mut self, now: Instant) -> Duration {
+        let grown = now.saturating_duration_since(self.last).as_secs_f64() * self.limit.per_second;
+        self.tokens = (self.tokens + grown).min(f64::from(self.limit.burst)) - 1.0;
+        self.last = now;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            // The token is owed; after the wait it will have grown back.
+            Duration::from_secs_f64(-self.tokens / self.limit.per_second)
         }
     }
 }
@@ -710,38 +991,41 @@ fn drain(mut stream: TcpStream) {
 // The writer: outbound queue -> socket
 
 struct Writer {
+    id: ClientId,
     stream: TcpStream,
     queue: Receiver<Outgoing>,
+    /// Shared with the `Outbound`: frames queued and not yet written.
+    queued: Arc<AtomicUsize>,
     reader_done: Receiver<()>,
     _guard: Arc<ConnectionGuard>,
 }
 
 impl Writer {
     fn run(mut self) {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut items = Vec::with_capacity(MAX_ITEMS_PER_WRITE);
         let mut last = false;
         while !last {
             // The queue closes when the broadcaster and the reader have both let go of it.
             let Ok(first) = self.queue.recv() else { break };
             // Everything already waiting goes out in the same write call.
-            let waiting = self.queue.try_iter().take(MAX_BATCH - 1);
-            for item in std::iter::once(first).chain(waiting) {
-                match item {
-                    Outgoing::Frame(frame) => batch.push(frame),
-                    Outgoing::Close(frame) => {
-                        batch.push(frame);
-                        last = true;
-                        break;
-                    }
+            items.push(first);
+            items.extend(self.queue.try_iter().take(MAX_ITEMS_PER_WRITE - 1));
+            let (written, closing) = match self.write(&items) {
+                Ok(done) => done,
+                Err(error) => {
+                    // Gone, or not reading for `write_timeout`: wake the reader so it reports it.
+                    log::debug!("write failed: {error}");
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                    return;
                 }
+            };
+            self.queued.fetch_sub(written, Ordering::Relaxed);
+            last = closing;
+            // Let go of the frames (and of the files among them) at once.
+            items.clear();
+            if items.capacity() > MAX_ITEMS_PER_WRITE {
+                items.shrink_to(MAX_ITEMS_PER_WRITE);
             }
-            if let Err(error) = write_all_vectored(&mut self.stream, &batch) {
-                // Gone, or not reading for `write_timeout`: wake the reader so it reports it.
-                log::debug!("write failed: {error}");
-                let _ = self.stream.shutdown(Shutdown::Both);
-                return;
-            }
-            batch.clear();
         }
         // All said: send FIN, give the client a moment to close its end, then cut it off.
         let _ = self.stream.shutdown(Shutdown::Write);
@@ -749,12 +1033,41 @@ impl Writer {
             let _ = self.stream.shutdown(Shutdown::Both);
         }
     }
+
+    /// Writes the frames of `items` meant for this client, up to and including a `Close`.
+    /// Returns how many queued frames that accounts for, and whether a `Close` was among them.
+    fn write(&mut self, items: &[Outgoing]) -> io::Result<(usize, bool)> {
+        let mut slices = Vec::new();
+        let mut frames = 0;
+        let mut closing = false;
+        for item in items {
+            match item {
+                Outgoing::Frame(bytes) => {
+                    slices.push(IoSlice::new(bytes));
+                    frames += 1;
+                }
+                Outgoing::Turn { turn, range, count } => {
+                    let mine = turn.frames[range.clone()]
+                        .iter()
+                        .filter(|(from, _)| *from != self.id);
+                    slices.extend(mine.map(|(_, bytes)| IoSlice::new(bytes)));
+                    frames += count;
+                }
+                Outgoing::Close(bytes) => {
+                    slices.push(IoSlice::new(bytes));
+                    frames += 1;
+                    closing = true;
+                    break;
+                }
+            }
+        }
+        write_all_vectored(&mut self.stream, &mut slices)?;
+        Ok((frames, closing))
+    }
 }
 
-/// Writes every frame in `frames`, in order, with as few system calls as it can.
-fn write_all_vectored(stream: &mut TcpStream, frames: &[Bytes]) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = frames.iter().map(|f| IoSlice::new(f)).collect();
-    let mut slices = &mut slices[..];
+/// Writes every slice, in order, with as few system calls as it can.
+fn write_all_vectored(stream: &mut TcpStream, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
     while !slices.is_empty() {
         match stream.write_vectored(slices) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -772,6 +1085,19 @@ fn write_all_vectored(stream: &mut TcpStream, frames: &[Bytes]) -> io::Result<()
 struct Client {
     name: String,
     outbound: Outbound,
+    /// Where this client's share of the turn being built starts (it may join mid-turn).
+    since: usize,
+}
+
+/// The turn being built: the frames routed so far, and what each client's share will be.
+#[derive(Default)]
+struct TurnBuilder {
+    frames: Vec<(ClientId, Bytes)>,
+    files: Vec<FileReservation>,
+    /// How many frames of this turn each client sent (they are not sent back to it).
+    sent: HashMap<ClientId, usize>,
+    /// Clients that left during the turn, with their share so far.
+    departed: Vec<(ClientId, Outbound, Range<usize>)>,
 }
 
 /// Owns the list of joined clients and decides who gets what.
@@ -781,48 +1107,74 @@ struct Broadcaster {
     /// Lower-cased names of the joined clients: names are unique regardless of case.
     names: HashSet<String>,
     transcript: Transcript,
+    turn: TurnBuilder,
+    /// Frames routed in one turn at most.
+    turn_limit: usize,
 }
 
 impl Broadcaster {
-    /// The loop at the heart of the server: one event at a time, in one global order.
+    /// The loop at the heart of the server. It takes events one at a time, in one global order,
+    /// routing each frame into the current turn; when no more events are waiting (or the turn is
+    /// full), every client gets its share of the turn in one queue item.
     fn run(mut self, events: Receiver<Event>) {
-        for event in events {
-            match event {
-                Event::Join {
-                    id,
-                    name,
-                    outbound,
-                    reply,
-                } => {
-                    let answer = self.join(id, name, outbound);
-                    let _ = reply.send(answer);
+        'events: while let Ok(event) = events.recv() {
+            let mut next = Some(event);
+            while let Some(event) = next {
+                if !self.handle(event) {
+                    break 'events;
                 }
-                Event::Message { id, text } => {
-                    let Some(from) = self.name_of(id) else {
-                        continue;
-                    };
-                    self.transcript.record(&format!("{from}: {text}"));
-                    self.broadcast(id, ServerFrame::Message { from, text });
-                }
-                Event::File { id, name, data } => {
-                    let Some(from) = self.name_of(id) else {
-                        continue;
-                    };
-                    log::info!("[Notification] File '{name}' transferred.");
-                    let size = data.len();
-                    let line = format!("[Notification] File '{name}' ({size} bytes) from {from}.");
-                    self.transcript.record(&line);
-                    self.broadcast(id, ServerFrame::File { from, name, data });
-                }
-                Event::Leave { id } => self.remove(id),
-                Event::Shutdown => break,
+                next = match self.turn.frames.len() < self.turn_limit {
+                    true => events.try_recv().ok(),
+                    false => None,
+                };
             }
+            self.end_turn();
         }
+        self.end_turn();
         // Each writer sends what is queued, then the goodbye, then closes its connection.
         let goodbye = ServerFrame::Error("server is shutting down".into());
         for client in self.clients.values() {
             client.outbound.close_with(&goodbye);
         }
+    }
+
+    /// Routes one event. False for `Shutdown`.
+    fn handle(&mut self, event: Event) -> bool {
+        match event {
+            Event::Join {
+                id,
+                name,
+                outbound,
+                reply,
+            } => {
+                let answer = self.join(id, name, outbound);
+                let _ = reply.send(answer);
+            }
+            Event::Message { id, text } => {
+                if let Some(from) = self.name_of(id) {
+                    self.transcript.record(&format!("{from}: {text}"));
+                    self.route(id, ServerFrame::Message { from, text });
+                }
+            }
+            Event::File {
+                id,
+                name,
+                data,
+                memory,
+            } => {
+                if let Some(from) = self.name_of(id) {
+                    log::info!("[Notification] File '{name}' transferred.");
+                    let size = data.len();
+                    let line = format!("[Notification] File '{name}' ({size} bytes) from {from}.");
+                    self.transcript.record(&line);
+                    self.route(id, ServerFrame::File { from, name, data });
+                    self.turn.files.push(memory);
+                }
+            }
+            Event::Leave { id } => self.remove(id),
+            Event::Shutdown => return false,
+        }
+        true
     }
 
     fn name_of(&self, id: ClientId) -> Option<String> {
@@ -835,9 +1187,10 @@ impl Broadcaster {
         if self.names.contains(&name.to_ascii_lowercase()) {
             return JoinAnswer::NameTaken;
         }
-        let mut users: Vec<String> = self.clients.values().map(|c| c.name.clone()).collect();
+        let mut users: Vec<&str> = self.clients.values().map(|c| c.name.as_str()).collect();
         // In connection order, the new user too: who connected earlier may join later.
-        users.insert(self.clients.range(..id).count(), name.clone());
+        users.insert(self.clients.range(..id).count(), &name);
+        let users = users.into_iter().map(String::from).collect();
         let welcome = outbound
             .push_frame(&ServerFrame::Welcome(name.clone()))
             .and_then(|()| outbound.push_frame(&ServerFrame::Users(users)));
@@ -845,57 +1198,94 @@ impl Broadcaster {
             return JoinAnswer::QueueFull;
         }
         self.names.insert(name.to_ascii_lowercase());
-        self.clients.insert(
-            id,
-            Client {
-                name: name.clone(),
-                outbound,
-            },
-        );
+        let since = self.turn.frames.len();
+        let client = Client {
+            name: name.clone(),
+            outbound,
+            since,
+        };
+        self.clients.insert(id, client);
         log::info!("[+] {name} is connected.");
         self.transcript
             .record(&format!("{name} has joined the chat room."));
-        self.broadcast(id, ServerFrame::Join(name));
+        self.route(id, ServerFrame::Join(name));
         JoinAnswer::Welcome
     }
 
-    /// Removes a client, if it is still here, and tells the others.
+    /// Removes a client, if it is still here, and tells the others. It still gets what was
+    /// routed to it earlier in this turn.
     fn remove(&mut self, id: ClientId) {
-        if let Some(name) = self.forget(id) {
-            self.broadcast(id, ServerFrame::Leave(name));
+        if let Some(client) = self.forget(id) {
+            let share = client.since..self.turn.frames.len();
+            self.turn.departed.push((id, client.outbound, share));
+            self.route(id, ServerFrame::Leave(client.name));
         }
     }
 
-    fn forget(&mut self, id: ClientId) -> Option<String> {
+    fn forget(&mut self, id: ClientId) -> Option<Client> {
         let client = self.clients.remove(&id)?;
         self.names.remove(&client.name.to_ascii_lowercase());
         log::info!("[-] {} is disconnected.", client.name);
         self.transcript
             .record(&format!("{} has left the chat.", client.name));
-        Some(client.name)
+        Some(client)
     }
 
-    /// Sends `frame` to every joined client but `from`. A client whose queue is full is dropped,
-    /// and the others are told with `[LEAVE]` (which may in turn overflow someone else).
-    fn broadcast(&mut self, from: ClientId, frame: ServerFrame) {
-        let mut pending = VecDeque::from([(from, frame)]);
-        while let Some((from, frame)) = pending.pop_front() {
-            // Encoded once, shared by every queue.
-            let bytes: Bytes = frame.encode().into();
+    /// Adds `frame` to this turn, for every joined client but `from`. Encoded once, shared by
+    /// every queue.
+    fn route(&mut self, from: ClientId, frame: ServerFrame) {
+        self.turn.frames.push((from, frame.encode().into()));
+        *self.turn.sent.entry(from).or_default() += 1;
+    }
+
+    /// Gives every client its share of the turn in one queue item. A client whose queue would
+    /// overflow is dropped, and the others are told with `[LEAVE]` in a new turn (which may in
+    /// turn overflow someone else).
+    fn end_turn(&mut self) {
+        while !self.turn.frames.is_empty() {
+            let built = std::mem::take(&mut self.turn);
+            let len = built.frames.len();
+            let turn = Arc::new(Turn {
+                frames: built.frames,
+                _files: built.files,
+            });
             let mut overflowed = Vec::new();
-            for (&id, client) in &self.clients {
-                if id != from && client.outbound.push(Arc::clone(&bytes)).is_err() {
+            for (&id, client) in &mut self.clients {
+                let share = client.since..len;
+                client.since = 0;
+                let count = share.len() - built.sent.get(&id).copied().unwrap_or(0);
+                if count > 0 && share_to(&client.outbound, &turn, share, count).is_err() {
                     overflowed.push(id);
+                }
+            }
+            for (id, outbound, share) in built.departed {
+                let count = turn.frames[share.clone()]
+                    .iter()
+                    .filter(|(from, _)| *from != id)
+                    .count();
+                if count > 0 {
+                    let _ = share_to(&outbound, &turn, share, count);
                 }
             }
             for id in overflowed {
                 log::warn!("dropping client {id}: send queue exceeded");
-                if let Some(name) = self.forget(id) {
-                    pending.push_back((id, ServerFrame::Leave(name)));
+                if let Some(client) = self.forget(id) {
+                    self.route(id, ServerFrame::Leave(client.name));
                 }
             }
         }
     }
+}
+
+/// Queues a client's share of a turn.
+fn share_to(
+    outbound: &Outbound,
+    turn: &Arc<Turn>,
+    range: Range<usize>,
+    count: usize,
+) -> Result<(), QueueFull> {
+    let turn = Arc::clone(turn);
+    outbound.push(Outgoing::Turn { turn, range, count }, count)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -962,6 +1352,30 @@ mod tests {
         assert_eq!(at(0), "1970-01-01T00:00:00Z");
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(at(1_795_689_466), "2026-11-26T10:37:46Z");
+    }
+
+    #[test]
+    fn token_bucket_lets_a_burst_through_then_paces_frames() {
+        let limit = FloodLimit {
+            burst: 3,
+            per_second: 2.0,
+        };
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(limit, start);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(start), Duration::ZERO);
+        }
+        // The fourth frame at once waits for one token: half a second.
+        assert_eq!(bucket.take(start), Duration::from_millis(500));
+        // It waited; the frame after it waits another half second.
+        let later = start + Duration::from_millis(500);
+        assert_eq!(bucket.take(later), Duration::from_millis(500));
+        // After a long pause the bucket is full again, but no fuller than the burst.
+        let much_later = later + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(much_later), Duration::ZERO);
+        }
+        assert!(bucket.take(much_later) > Duration::ZERO);
     }
 
     #[test]

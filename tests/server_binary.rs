@@ -28,6 +28,14 @@ fn help_lists_every_option_with_its_default() {
         "--max-line",
         "--send-queue",
         "--handshake-timeout",
+        "--max-per-ip",
+        "--max-file-memory",
+        "--idle-timeout",
+        "--write-timeout",
+        "--flood-burst",
+        "--flood-rate",
+        "--no-flood-limit",
+        "--limit-loopback",
         "--help",
         "--version",
     ] {
@@ -40,6 +48,11 @@ fn help_lists_every_option_with_its_default() {
         "67108864",
         "4096",
         "(default 30)",
+        "(default 16)",
+        "(default 268435456)",
+        "(default 1800)",
+        "(default 5)",
+        "(default 2)",
     ] {
         assert!(
             help.contains(default),
@@ -63,6 +76,11 @@ fn bad_option_gives_one_line_and_the_usage_with_status_2() {
         &["--port", "http"],
         &["--send-queue", "0"],
         &["--max-line", "-5"],
+        &["--max-file-memory", "1000"],
+        &["--flood-rate", "0"],
+        &["--flood-burst", "0"],
+        &["--max-per-ip", "0"],
+        &["--idle-timeout", "soon"],
         &["extra"],
     ] {
         let out = run(args);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chat::server::{self, Config};
+use chat::server::{self, Config, FloodLimit};
 use getopts::{Matches, Options};
 
 const USAGE: &str = "Usage: chat-server [options]";
@@ -31,6 +31,7 @@ fn options() -> Options {
         "append a transcript of the chat to FILE (default none)",
         "FILE",
     );
+    let flood = FloodLimit::default();
     let limits = [
         (
             "max-clients",
@@ -39,9 +40,21 @@ fn options() -> Options {
             "N",
         ),
         (
+            "max-per-ip",
+            "open connections from one address at most (loopback exempt)",
+            defaults.max_per_ip.to_string(),
+            "N",
+        ),
+        (
             "max-file-size",
             "largest file a client may send, in bytes",
             defaults.max_file_size.to_string(),
+            "BYTES",
+        ),
+        (
+            "max-file-memory",
+            "bytes of files held in memory at most; more files wait",
+            defaults.max_file_memory.to_string(),
             "BYTES",
         ),
         (
@@ -62,13 +75,52 @@ fn options() -> Options {
             defaults.handshake_timeout.as_secs().to_string(),
             "SECS",
         ),
+        (
+            "idle-timeout",
+            "seconds a joined client may send nothing, 0 for ever",
+            secs(defaults.idle_timeout),
+            "SECS",
+        ),
+        (
+            "write-timeout",
+            "seconds a write to a client may make no progress",
+            defaults.write_timeout.as_secs().to_string(),
+            "SECS",
+        ),
+        (
+            "flood-burst",
+            "frames a client may send at once (loopback exempt)",
+            flood.burst.to_string(),
+            "N",
+        ),
+        (
+            "flood-rate",
+            "frames a second a client may send after its burst",
+            flood.per_second.to_string(),
+            "N",
+        ),
     ];
     for (name, what, default, hint) in limits {
         opts.optopt("", name, &format!("{what} (default {default})"), hint);
     }
+    opts.optflag(
+        "",
+        "no-flood-limit",
+        "do not slow down clients that send fast",
+    );
+    opts.optflag(
+        "",
+        "limit-loopback",
+        "apply the per-address and flood limits to loopback clients too",
+    );
     opts.optflag("h", "help", "print this help and exit");
     opts.optflag("V", "version", "print the version and exit");
     opts
+}
+
+/// A timeout for `--help`: its seconds, or 0 for none.
+fn secs(timeout: Option<Duration>) -> String {
+    timeout.map_or(0, |t| t.as_secs()).to_string()
 }
 
 /// What the command line asks for.
@@ -115,6 +167,36 @@ fn parse(args: &[String]) -> Result<Command, String> {
     if let Some(secs) = at_least_one("handshake-timeout")? {
         config.handshake_timeout = Duration::from_secs(secs);
     }
+    if let Some(n) = at_least_one("max-per-ip")? {
+        config.max_per_ip = n as usize;
+    }
+    if let Some(n) = number(&matches, "max-file-memory")? {
+        config.max_file_memory = n;
+    }
+    if config.max_file_memory < config.max_file_size {
+        return Err(format!(
+            "--max-file-memory ({}) must be at least --max-file-size ({})",
+            config.max_file_memory, config.max_file_size
+        ));
+    }
+    if let Some(secs) = number::<u64>(&matches, "idle-timeout")? {
+        config.idle_timeout = (secs > 0).then(|| Duration::from_secs(secs));
+    }
+    if let Some(secs) = at_least_one("write-timeout")? {
+        config.write_timeout = Duration::from_secs(secs);
+    }
+    let mut flood = FloodLimit::default();
+    if let Some(n) = at_least_one("flood-burst")? {
+        flood.burst = u32::try_from(n).map_err(|_| format!("--flood-burst: {n} is too big"))?;
+    }
+    if let Some(rate) = number::<f64>(&matches, "flood-rate")? {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(format!("--flood-rate must be above 0, not '{rate}'"));
+        }
+        flood.per_second = rate;
+    }
+    config.flood_limit = (!matches.opt_present("no-flood-limit")).then_some(flood);
+    config.limit_loopback = matches.opt_present("limit-loopback");
     config.log = matches.opt_str("log").map(Into::into);
     Ok(Command::Serve {
         host: matches

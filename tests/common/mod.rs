@@ -37,6 +37,27 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Bytes of files the server holds in memory now.
+    pub fn file_memory_in_use(&self) -> u64 {
+        let handle = self.handle.as_ref().expect("the server is running");
+        handle.file_memory_in_use()
+    }
+
+    /// Waits, at most `TIMEOUT`, until the server holds exactly `bytes` of files in memory.
+    pub fn expect_file_memory_in_use(&self, bytes: u64) {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        while self.file_memory_in_use() != bytes {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} bytes of files in memory, expected {bytes}",
+                self.file_memory_in_use()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(handle) = self.handle.take() {

@@ -1,0 +1,296 @@
+//! The limits that keep one address, one idle client, one flooding client or many files from
+//! taking the server over: per-IP connections, the idle timeout, flood control and the bound on
+//! file bytes in memory.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chat::server::{self, Config, FloodLimit, ServerError};
+use common::{TestClient, sized_file, start_server};
+
+// ---------------------------------------------------------------------------------------------
+// Connections per IP address
+
+#[test]
+fn connection_past_the_per_ip_limit_is_refused_when_loopback_is_limited() {
+    let server = start_server(Config {
+        max_per_ip: 2,
+        limit_loopback: true,
+        ..Config::default()
+    });
+    let mut first = TestClient::connect(server.addr);
+    first.expect_prefix("[INFO]:");
+    let mut second = TestClient::connect(server.addr);
+    second.expect_prefix("[INFO]:");
+    let mut third = TestClient::connect(server.addr);
+    third.expect_line("[ERROR]:too many connections from your address");
+    third.expect_closed();
+    // The two admitted connections carry on.
+    second.send_line("bob");
+    second.expect_line("[WELCOME]:bob");
+}
+
+#[test]
+fn per_ip_slot_is_freed_when_a_connection_closes() {
+    let server = start_server(Config {
+        max_per_ip: 1,
+        limit_loopback: true,
+        ..Config::default()
+    });
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut refused = TestClient::connect(server.addr);
+    refused.expect_line("[ERROR]:too many connections from your address");
+    alice.send_line("exit");
+    alice.expect_closed();
+    drop(alice);
+    server.expect_open_connections(0);
+    TestClient::join(server.addr, "bob");
+}
+
+#[test]
+fn loopback_is_exempt_from_the_per_ip_limit_by_default() {
+    let server = start_server(Config {
+        max_per_ip: 1,
+        ..Config::default()
+    });
+    let mut alice = TestClient::join(server.addr, "alice");
+    let _bob = TestClient::join(server.addr, "bob");
+    let _carol = TestClient::join(server.addr, "carol");
+    alice.expect_line("[JOIN]:bob");
+    alice.expect_line("[JOIN]:carol");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle timeout
+
+#[test]
+fn idle_client_gets_an_error_and_is_closed_and_others_see_it_leave() {
+    let server = start_server(Config {
+        idle_timeout: Some(Duration::from_millis(1500)),
+        ..Config::default()
+    });
+    let mut idle = TestClient::join(server.addr, "idle");
+    let mut talker = TestClient::join(server.addr, "talker");
+    idle.expect_line("[JOIN]:talker");
+
+    // The talker sends a line every 100 ms: each one resets its own idle timer.
+    let talking = Arc::new(AtomicBool::new(true));
+    let pinger = {
+        let mut stream = talker.stream.try_clone().unwrap();
+        let talking = Arc::clone(&talking);
+        thread::spawn(move || {
+            use std::io::Write;
+            while talking.load(Ordering::SeqCst) {
+                // Empty lines are frames too, and are relayed to nobody.
+                if stream.write_all(b"\n").is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    idle.expect_line("[ERROR]:idle for 1.5 s");
+    idle.expect_closed();
+    talker.expect_line("[LEAVE]:idle");
+    talking.store(false, Ordering::SeqCst);
+    pinger.join().unwrap();
+    // The talker, joined as long as the idle client, is still here.
+    let mut newcomer = TestClient::join(server.addr, "newcomer");
+    talker.expect_line("[JOIN]:newcomer");
+    talker.send_line("still here");
+    newcomer.expect_line("talker: still here");
+}
+
+#[test]
+fn bytes_without_a_whole_line_do_not_reset_the_idle_timer() {
+    let server = start_server(Config {
+        idle_timeout: Some(Duration::from_millis(500)),
+        ..Config::default()
+    });
+    let mut dripper = TestClient::join(server.addr, "dripper");
+    // A byte every 50 ms, never a whole line (a "slowloris"), until the server closes the
+    // connection. If bytes reset the timer, the error below would never come.
+    let mut stream = dripper.stream.try_clone().unwrap();
+    let drip = thread::spawn(move || {
+        use std::io::Write;
+        while stream.write_all(b"x").is_ok() {
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    dripper.expect_line("[ERROR]:idle for 0.5 s");
+    dripper.expect_closed();
+    drop(dripper);
+    drip.join().unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flood control
+
+fn flood_config(burst: u32, per_second: f64) -> Config {
+    Config {
+        flood_limit: Some(FloodLimit { burst, per_second }),
+        limit_loopback: true,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn flooding_client_is_slowed_down_but_nothing_is_dropped() {
+    let server = start_server(flood_config(2, 20.0));
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+
+    let started = Instant::now();
+    let flood: String = (0..12).map(|i| format!("m{i}\n")).collect();
+    alice.send(flood.as_bytes());
+    for i in 0..12 {
+        bob.expect_line(&format!("alice: m{i}"));
+    }
+    // Two frames of burst, then one every 50 ms: the last cannot arrive before 0.5 s.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(450), "took {elapsed:?}");
+}
+
+#[test]
+fn a_flooding_client_does_not_slow_down_the_others() {
+    let server = start_server(flood_config(1, 10.0));
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    let mut carol = TestClient::join(server.addr, "carol");
+    alice.expect_line("[JOIN]:bob");
+    alice.expect_line("[JOIN]:carol");
+    bob.expect_line("[JOIN]:carol");
+
+    // Alice's 20 lines take about 2 s to get through her bucket ...
+    let flood: String = (0..20).map(|i| format!("m{i}\n")).collect();
+    alice.send(flood.as_bytes());
+    carol.expect_line("alice: m0");
+    carol.expect_line("alice: m1");
+    // ... and bob's line, sent meanwhile from his own full bucket, goes ahead of the rest.
+    bob.send_line("me too");
+    let mut seen = Vec::new();
+    loop {
+        let line = carol.read_line();
+        if line == "bob: me too" {
+            break;
+        }
+        seen.push(line);
+    }
+    assert!(
+        seen.len() < 18,
+        "bob's line waited behind alice's flood: {seen:?}"
+    );
+}
+
+#[test]
+fn loopback_clients_are_not_flood_limited_by_default() {
+    // One frame at once and then one every 1,000 s: a limited client would stall for good.
+    let server = start_server(Config {
+        flood_limit: Some(FloodLimit {
+            burst: 1,
+            per_second: 0.001,
+        }),
+        ..Config::default()
+    });
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+    alice.send(b"one\ntwo\nthree\n");
+    bob.expect_line("alice: one");
+    bob.expect_line("alice: two");
+    bob.expect_line("alice: three");
+}
+
+// ---------------------------------------------------------------------------------------------
+// File bytes in memory
+
+const MIB: u64 = 1024 * 1024;
+
+fn file_memory_config() -> Config {
+    Config {
+        max_file_size: MIB,
+        max_file_memory: MIB,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_file_that_does_not_fit_in_file_memory_waits_for_room() {
+    let server = start_server(file_memory_config());
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    let mut carol = TestClient::join(server.addr, "carol");
+    alice.expect_line("[JOIN]:bob");
+    alice.expect_line("[JOIN]:carol");
+    bob.expect_line("[JOIN]:carol");
+
+    // Alice announces a file of the whole budget and sends half of it: the budget is taken.
+    let big: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
+    let frame = sized_file("big.bin", &big);
+    let half = frame.len() / 2;
+    alice.send(&frame[..half]);
+    server.expect_file_memory_in_use(MIB);
+
+    // Bob's small file waits: carol gets nothing from him while alice's file holds the budget.
+    bob.send(&sized_file("small.txt", b"tiny"));
+    bob.send_line("after my file");
+    carol
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut probe = [0u8; 1];
+    match carol.stream.peek(&mut probe) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("carol got something while the budget was full: {other:?}"),
+    }
+    carol
+        .stream
+        .set_read_timeout(Some(common::TIMEOUT))
+        .unwrap();
+
+    // Once alice's file is through, bob's follows, in the order it was sent.
+    alice.send(&frame[half..]);
+    carol.expect_file(&format!("[FILE]:alice:big.bin:{MIB}"), &big);
+    carol.expect_file("[FILE]:bob:small.txt:4", b"tiny");
+    carol.expect_line("bob: after my file");
+    bob.expect_file(&format!("[FILE]:alice:big.bin:{MIB}"), &big);
+}
+
+#[test]
+fn file_memory_is_given_back_once_every_receiver_has_the_file() {
+    let server = start_server(file_memory_config());
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+    let data = vec![7u8; 300_000];
+    for i in 0..5 {
+        alice.send(&sized_file(&format!("f{i}.bin"), &data));
+        bob.expect_file(&format!("[FILE]:alice:f{i}.bin:300000"), &data);
+    }
+    // A text-form file reserves the largest size at its header and gives back the rest.
+    alice.send(b"[FILE]:notes.txt\nline one\n<END>\n");
+    bob.expect_file("[FILE]:alice:notes.txt:9", b"line one\n");
+    server.expect_file_memory_in_use(0);
+}
+
+#[test]
+fn a_file_memory_bound_below_the_largest_file_is_refused() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = Config {
+        max_file_size: 2 * MIB,
+        max_file_memory: MIB,
+        ..Config::default()
+    };
+    match server::start(listener, config) {
+        Err(ServerError::Config(why)) => assert!(why.contains("file memory"), "{why}"),
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("the server started with a bound it could never honour"),
+    }
+}
