@@ -1,14 +1,17 @@
 //! The real binaries as child processes: `chat-server` on a free port, `chat-client` with piped
 //! stdin and stdout, each in a folder of its own. Every wait is bounded by `TIMEOUT`.
+//!
+//! Also what tests need around them: a fake server that speaks chat/1 by hand to a real client,
+//! signals (stop, continue), and what `/proc` tells about a child: its memory and its sockets.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::TIMEOUT;
 
@@ -41,6 +44,28 @@ impl TestDir {
             .collect();
         names.sort();
         names
+    }
+
+    /// Every path under this test's folder (hidden ones too; links not followed), relative to
+    /// it and sorted: what a client wrote, wherever it wrote it.
+    pub fn tree(&self) -> Vec<String> {
+        fn walk(root: &Path, folder: &Path, paths: &mut Vec<String>) {
+            let Ok(entries) = fs::read_dir(folder) else {
+                return;
+            };
+            for entry in entries.map(|entry| entry.unwrap()) {
+                let path = entry.path();
+                let relative = path.strip_prefix(root).unwrap();
+                paths.push(relative.to_string_lossy().into_owned());
+                if entry.file_type().unwrap().is_dir() {
+                    walk(root, &path, paths);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        walk(&self.0, &self.0, &mut paths);
+        paths.sort();
+        paths
     }
 }
 
@@ -145,12 +170,17 @@ impl ClientProcess {
     /// Waits until stdout shows `text`, after what the previous `expect` matched.
     pub fn expect(&mut self, text: &str) {
         let deadline = Instant::now() + TIMEOUT;
+        let mut from = self.matched;
         loop {
-            let rest = &self.seen[self.matched..];
+            let rest = &self.seen[from..];
             if let Some(at) = rest.windows(text.len()).position(|w| w == text.as_bytes()) {
-                self.matched += at + text.len();
+                self.matched = from + at + text.len();
                 return;
             }
+            // Only the last bytes can still begin a match: megabytes of output are searched
+            // once, not again at every read.
+            let tail = text.len().saturating_sub(1);
+            from = from.max(self.seen.len().saturating_sub(tail));
             match self
                 .stdout
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -159,6 +189,16 @@ impl ClientProcess {
                 Err(_) => panic!("stdout never showed {text:?}; it showed:\n{}", self.shown()),
             }
         }
+    }
+
+    /// The client's process id, for `/proc` and signals.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything it printed so far, as bytes.
+    pub fn shown_bytes(&self) -> &[u8] {
+        &self.seen
     }
 
     pub fn shown(&self) -> String {
@@ -203,4 +243,183 @@ impl Drop for ClientProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A fake server for a real `chat-client`: a listener on a free loopback port; the test decides
+/// every byte the client sees.
+pub struct FakeServer {
+    listener: TcpListener,
+}
+
+impl FakeServer {
+    pub fn start() -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        FakeServer { listener }
+    }
+
+    pub fn port(&self) -> String {
+        self.listener.local_addr().unwrap().port().to_string()
+    }
+
+    /// Waits, at most `TIMEOUT`, for the client to connect.
+    pub fn accept(&self) -> FakePeer {
+        let listener = self.listener.try_clone().unwrap();
+        let (sender, accepted) = mpsc::channel();
+        thread::spawn(move || sender.send(listener.accept()));
+        let (stream, _) = accepted
+            .recv_timeout(TIMEOUT)
+            .expect("the client connects in time")
+            .expect("accept the client");
+        FakePeer::new(stream)
+    }
+}
+
+/// The fake server's end of one connection; reads time out after `TIMEOUT`.
+pub struct FakePeer {
+    reader: BufReader<TcpStream>,
+    pub writer: TcpStream,
+}
+
+impl FakePeer {
+    fn new(stream: TcpStream) -> FakePeer {
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        FakePeer {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send to the client");
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        self.send(format!("{line}\n").as_bytes());
+    }
+
+    /// The next line the client sent, without its LF. Panics on timeout or end of stream.
+    pub fn read_line(&mut self) -> String {
+        let mut line = Vec::new();
+        self.reader
+            .read_until(b'\n', &mut line)
+            .expect("a line from the client in time");
+        assert_eq!(line.pop(), Some(b'\n'), "the client closed the connection");
+        String::from_utf8(line).expect("a UTF-8 line")
+    }
+
+    pub fn expect_line(&mut self, expected: &str) {
+        assert_eq!(self.read_line(), expected);
+    }
+
+    /// Greets, reads the name the client sends, and welcomes it.
+    pub fn welcome(&mut self, name: &str) {
+        self.send_line("[INFO]:Welcome to chat. Please enter your username.");
+        self.expect_line(name);
+        self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
+    }
+
+    /// Closes the connection in order (FIN), as a server that exits does.
+    pub fn close(&mut self) {
+        let _ = self.writer.shutdown(Shutdown::Both);
+    }
+
+    /// Waits, at most `TIMEOUT`, until the client has sent bytes this end has not read, then
+    /// closes without reading them: the kernel answers with a reset (RST), as it does for a
+    /// killed server that had unread input.
+    pub fn reset(self) {
+        let mut byte = [0; 1];
+        let peeked = self
+            .writer
+            .peek(&mut byte)
+            .expect("unread bytes from the client");
+        assert_eq!(peeked, 1, "the client closed the connection");
+        assert!(
+            self.reader.buffer().is_empty(),
+            "those bytes were read already"
+        );
+        // Dropping both handles closes the socket with the bytes unread.
+    }
+}
+
+/// Sends `signal` (`STOP`, `CONT`, ...) to a process with kill(1): the tests need no libc.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args(["-s", signal, &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -s {signal} {pid} failed");
+}
+
+/// Polls `condition` every few milliseconds until it holds; panics after `TIMEOUT`.
+///
+/// Only for what no read can wait on: the state of another process, seen through `/proc`.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A `<field>: <n> kB` line of `/proc/<pid>/status`; `None` once the process is gone.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line[field.len()..]
+        .trim_start_matches(':')
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A process's resident memory now (`VmRSS`), in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+/// The most resident memory a process has had since it started (`VmHWM`), in KiB: the kernel's
+/// own high-water mark, so no peak between two samples is missed.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM")
+}
+
+/// The queues of a process's TCP sockets, from `/proc/net/tcp`: bytes written but not yet
+/// acknowledged by the peer (`tx_queue`), and bytes received but not yet read (`rx_queue`),
+/// summed over its sockets. Unlike a write's return, these move while a large write is blocked.
+pub fn tcp_queues(pid: u32) -> (u64, u64) {
+    let inodes: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| fs::read_link(entry.ok()?.path()).ok())
+                .filter_map(|target| {
+                    let target = target.to_string_lossy().into_owned();
+                    let inode = target.strip_prefix("socket:[")?.strip_suffix(']')?;
+                    Some(inode.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (mut tx, mut rx) = (0, 0);
+    for table in ["tcp", "tcp6"] {
+        let Ok(text) = fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        // sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ...
+        for fields in text
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        {
+            if fields.len() > 9
+                && inodes.iter().any(|inode| inode == fields[9])
+                && let Some((t, r)) = fields[4].split_once(':')
+            {
+                tx += u64::from_str_radix(t, 16).unwrap_or(0);
+                rx += u64::from_str_radix(r, 16).unwrap_or(0);
+            }
+        }
+    }
+    (tx, rx)
 }
