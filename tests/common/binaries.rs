@@ -204,3 +204,22 @@ impl Drop for ClientProcess {
         let _ = self.child.wait();
     }
 }
+
+/// The resident memory of process `pid` in KiB (the `VmRSS:` line of `/proc/<pid>/status`);
+/// `None` when it cannot be read (no such process, or no `/proc`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The highest resident memory process `pid` has had so far in KiB (its `VmHWM:` line): a
+/// buffer that grew and was freed again still shows here.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A `<field> <n> kB` line of `/proc/<pid>/status`.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|line| line.strip_prefix(field))?;
+    line.trim().strip_suffix("kB")?.trim().parse().ok()
+}
