@@ -106,19 +106,3 @@ fn client_says_connection_lost_and_fails_when_the_server_dies() {
     assert_eq!(status.code(), Some(1));
     assert_eq!(stderr, "[ERROR] connection lost\n");
 }
-
-#[test]
-fn typed_file_header_is_not_sent_to_the_others() {
-    let server = ServerProcess::start(&[]);
-    let bob_dir = TestDir::new("e2e_header_bob");
-    let alice_dir = TestDir::new("e2e_header_alice");
-    let mut bob = join(&server, &bob_dir, "bob");
-    let mut alice = join(&server, &alice_dir, "alice");
-    bob.expect("alice has joined the chat room.\n");
-    alice.type_line("[FILE]:secret.txt");
-    alice.expect("[ERROR] to send a file, type /file PATH\n");
-    // Had the header gone out, the server would take this line as the file's content.
-    alice.type_line("still chatting");
-    bob.expect("alice: still chatting\n");
-    assert!(!bob.shown().contains("secret"), "{}", bob.shown());
-}

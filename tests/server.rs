@@ -85,23 +85,6 @@ fn malformed_usernames_are_refused_and_another_name_is_awaited() {
 }
 
 #[test]
-fn username_taken_in_another_case_is_refused_and_another_name_is_awaited() {
-    let server = start_server(Config::default());
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut client = TestClient::connect(server.addr);
-    client.expect_prefix("[INFO]:");
-    for taken in ["alice", "ALICE", "Alice"] {
-        client.send_line(taken);
-        client.expect_prefix("[ERROR]:");
-    }
-    client.send_line("bob");
-    client.expect_line("[WELCOME]:bob");
-    client.expect_line("[USERS]:alice,bob");
-    // Only the accepted name was announced.
-    alice.expect_line("[JOIN]:bob");
-}
-
-#[test]
 fn empty_line_in_the_handshake_is_ignored() {
     let server = start_server(Config::default());
     let mut client = TestClient::connect(server.addr);

@@ -31,18 +31,6 @@ fn line_too_long_with_crlf_counts_without_the_crlf() {
 }
 
 #[test]
-fn megabyte_without_lf_gets_one_error_and_the_next_message_is_relayed() {
-    let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
-    alice.send(&vec![b'y'; 1024 * 1024]);
-    alice.send(b"\nafter\n");
-    alice.expect_line("[ERROR]:line too long");
-    bob.expect_line("alice: after");
-    // A second error would reach alice before bob's reply.
-    bob.send_line("reply");
-    alice.expect_line("bob: reply");
-}
-
-#[test]
 fn invalid_utf8_is_refused_and_the_connection_carries_on() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
     alice.send(b"caf\xe9 \xff\nafter\n");

@@ -40,13 +40,6 @@ fn sized_file_goes_to_every_other_joined_client_but_not_back() {
 }
 
 #[test]
-fn empty_sized_file_is_relayed() {
-    let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
-    alice.send(b"[FILE]:empty.txt:0\n<END>\n");
-    bob.expect_file("[FILE]:alice:empty.txt:0", b"");
-}
-
-#[test]
 fn sized_file_end_may_have_crlf() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
     alice.send(b"[FILE]:x.txt:2\nab<END>\r\nafter\n");

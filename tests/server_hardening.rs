@@ -1,133 +1,15 @@
-//! The limits that keep one address, one idle client, one flooding client or many files from
-//! taking the server over: per-IP connections, the idle timeout, flood control and the bound on
-//! file bytes in memory.
+//! The limits that slow a client down rather than drop it: flood control (a token bucket per
+//! client) and the bound on file bytes in memory (a file that does not fit waits). The per-IP
+//! limit and the idle timeout are in `hostile.rs`, with the other attacks.
 
 mod common;
 
 use std::io::ErrorKind;
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::server::{self, Config, FloodLimit, ServerError};
 use common::{TestClient, sized_file, start_server};
-
-// ---------------------------------------------------------------------------------------------
-// Connections per IP address
-
-#[test]
-fn connection_past_the_per_ip_limit_is_refused_when_loopback_is_limited() {
-    let server = start_server(Config {
-        max_per_ip: 2,
-        limit_loopback: true,
-        ..Config::default()
-    });
-    let mut first = TestClient::connect(server.addr);
-    first.expect_prefix("[INFO]:");
-    let mut second = TestClient::connect(server.addr);
-    second.expect_prefix("[INFO]:");
-    let mut third = TestClient::connect(server.addr);
-    third.expect_line("[ERROR]:too many connections from your address");
-    third.expect_closed();
-    // The two admitted connections carry on.
-    second.send_line("bob");
-    second.expect_line("[WELCOME]:bob");
-}
-
-#[test]
-fn per_ip_slot_is_freed_when_a_connection_closes() {
-    let server = start_server(Config {
-        max_per_ip: 1,
-        limit_loopback: true,
-        ..Config::default()
-    });
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut refused = TestClient::connect(server.addr);
-    refused.expect_line("[ERROR]:too many connections from your address");
-    alice.send_line("exit");
-    alice.expect_closed();
-    drop(alice);
-    server.expect_open_connections(0);
-    TestClient::join(server.addr, "bob");
-}
-
-#[test]
-fn loopback_is_exempt_from_the_per_ip_limit_by_default() {
-    let server = start_server(Config {
-        max_per_ip: 1,
-        ..Config::default()
-    });
-    let mut alice = TestClient::join(server.addr, "alice");
-    let _bob = TestClient::join(server.addr, "bob");
-    let _carol = TestClient::join(server.addr, "carol");
-    alice.expect_line("[JOIN]:bob");
-    alice.expect_line("[JOIN]:carol");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Idle timeout
-
-#[test]
-fn idle_client_gets_an_error_and_is_closed_and_others_see_it_leave() {
-    let server = start_server(Config {
-        idle_timeout: Some(Duration::from_millis(1500)),
-        ..Config::default()
-    });
-    let mut idle = TestClient::join(server.addr, "idle");
-    let mut talker = TestClient::join(server.addr, "talker");
-    idle.expect_line("[JOIN]:talker");
-
-    // The talker sends a line every 100 ms: each one resets its own idle timer.
-    let talking = Arc::new(AtomicBool::new(true));
-    let pinger = {
-        let mut stream = talker.stream.try_clone().unwrap();
-        let talking = Arc::clone(&talking);
-        thread::spawn(move || {
-            use std::io::Write;
-            while talking.load(Ordering::SeqCst) {
-                // Empty lines are frames too, and are relayed to nobody.
-                if stream.write_all(b"\n").is_err() {
-                    break;
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
-    idle.expect_line("[ERROR]:idle for 1.5 s");
-    idle.expect_closed();
-    talker.expect_line("[LEAVE]:idle");
-    talking.store(false, Ordering::SeqCst);
-    pinger.join().unwrap();
-    // The talker, joined as long as the idle client, is still here.
-    let mut newcomer = TestClient::join(server.addr, "newcomer");
-    talker.expect_line("[JOIN]:newcomer");
-    talker.send_line("still here");
-    newcomer.expect_line("talker: still here");
-}
-
-#[test]
-fn bytes_without_a_whole_line_do_not_reset_the_idle_timer() {
-    let server = start_server(Config {
-        idle_timeout: Some(Duration::from_millis(500)),
-        ..Config::default()
-    });
-    let mut dripper = TestClient::join(server.addr, "dripper");
-    // A byte every 50 ms, never a whole line (a "slowloris"), until the server closes the
-    // connection. If bytes reset the timer, the error below would never come.
-    let mut stream = dripper.stream.try_clone().unwrap();
-    let drip = thread::spawn(move || {
-        use std::io::Write;
-        while stream.write_all(b"x").is_ok() {
-            thread::sleep(Duration::from_millis(50));
-        }
-    });
-    dripper.expect_line("[ERROR]:idle for 0.5 s");
-    dripper.expect_closed();
-    drop(dripper);
-    drip.join().unwrap();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Flood control
