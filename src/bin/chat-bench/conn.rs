@@ -175,24 +175,41 @@ pub fn number(bytes: &[u8]) -> Option<u64> {
     })
 }
 
-/// How many names a `[USERS]:a,b,c` line lists.
-pub fn users_listed(line: &[u8]) -> Option<usize> {
+/// How many names in a `[USERS]:a,b,c` line are of this run (start with `tag`).
+pub fn users_listed(line: &[u8], tag: &str) -> Option<usize> {
     let names = line.strip_prefix(b"[USERS]:")?;
-    Some(names.iter().filter(|&&b| b == b',').count() + 1)
+    let ours = names
+        .split(|&b| b == b',')
+        .filter(|name| name.starts_with(tag.as_bytes()));
+    Some(ours.count())
+}
+
+/// Whether `line` is `<kind><name>` (e.g. `[JOIN]:u7`) with a name of this run.
+pub fn about_ours(line: &[u8], kind: &str, tag: &str) -> bool {
+    line.strip_prefix(kind.as_bytes())
+        .is_some_and(|name| name.starts_with(tag.as_bytes()))
 }
 
 impl Conn {
-    /// Reads until this client has seen `others` other users online (`[USERS]` lists those who
-    /// came before it, a `[JOIN]` each one after). From then on a joined client hears only chat.
-    pub fn await_others(&mut self, others: usize, deadline: Instant) -> Result<(), String> {
+    /// Reads until this client has seen `others` other users of this run online (`[USERS]`
+    /// lists those who came before it, a `[JOIN]` each one after). From then on a joined
+    /// client hears only chat. Users of other runs (a running server) may come and go.
+    pub fn await_others(
+        &mut self,
+        tag: &str,
+        others: usize,
+        deadline: Instant,
+    ) -> Result<(), String> {
         let mut seen = 0;
         while seen < others {
             let line = self.line(deadline)?;
-            if let Some(listed) = users_listed(line) {
+            if let Some(listed) = users_listed(line, tag) {
                 seen += listed - 1;
-            } else if line.starts_with(b"[JOIN]:") {
+            } else if about_ours(line, "[JOIN]:", tag) {
                 seen += 1;
-            } else {
+            } else if !line.starts_with(b"[JOIN]:") && !line.starts_with(b"[LEAVE]:")
+                || about_ours(line, "[LEAVE]:", tag)
+            {
                 return Err(format!("unexpected line while others join: {}", show(line)));
             }
         }

@@ -46,11 +46,11 @@ pub fn run(server: &Running, n: usize, m: usize, tag: &str) -> Result<Rep, Strin
     let gate = Arc::new(Gate::new(n));
     let mut threads = Vec::with_capacity(n);
     for (i, conn) in conns.into_iter().enumerate() {
-        let (gate, names) = (Arc::clone(&gate), Arc::clone(&names));
+        let (gate, names, tag) = (Arc::clone(&gate), Arc::clone(&names), tag.to_string());
         let thread = thread::Builder::new()
             .name(format!("fanout-{i}"))
             .stack_size(STACK)
-            .spawn(move || client(conn, i, m, &names, &gate, deadline))
+            .spawn(move || client(conn, i, m, &names, &tag, &gate, deadline))
             .map_err(|e| format!("cannot start a client thread: {e}"))?;
         threads.push(thread);
     }
@@ -117,12 +117,13 @@ fn client(
     me: usize,
     m: usize,
     names: &[String],
+    tag: &str,
     gate: &Gate,
     deadline: Instant,
 ) -> Result<Received, String> {
     let n = names.len();
     let burst: String = (0..m).map(|seq| format!("b:{me}:{seq}\n")).collect();
-    let ready = conn.await_others(n - 1, deadline);
+    let ready = conn.await_others(tag, n - 1, deadline);
     gate.wait(&ready)?;
     conn.send(burst.as_bytes())?;
 

@@ -28,14 +28,15 @@ pub fn run(server: &Running, receivers: usize, size: usize, tag: &str) -> Result
     for i in 0..receivers {
         let conn = Conn::join(server.addr, &format!("{tag}r{i}"), deadline)?;
         let (gate, header, data) = (Arc::clone(&gate), Arc::clone(&header), Arc::clone(&data));
+        let tag = tag.to_string();
         let thread = thread::Builder::new()
             .name(format!("file-{i}"))
-            .spawn(move || receive(conn, receivers, &gate, &header, &data, deadline))
+            .spawn(move || receive(conn, &tag, receivers, &gate, &header, &data, deadline))
             .map_err(|e| format!("cannot start a client thread: {e}"))?;
         threads.push(thread);
     }
 
-    let ready = sender.await_others(receivers, deadline);
+    let ready = sender.await_others(tag, receivers, deadline);
     let sent = gate.open(&ready, deadline).and_then(|_| {
         let first_byte = Instant::now();
         sender.send(format!("[FILE]:{FILE_NAME}:{size}\n").as_bytes())?;
@@ -80,6 +81,7 @@ pub fn run(server: &Running, receivers: usize, size: usize, tag: &str) -> Result
 /// Returns when its last byte arrived, and the connection (it stays open until all are done).
 fn receive(
     mut conn: Conn,
+    tag: &str,
     others: usize,
     gate: &Gate,
     header: &str,
@@ -88,7 +90,7 @@ fn receive(
 ) -> Result<(Instant, Conn), String> {
     // Written to before the start, so that no page fault is timed.
     let mut copy = vec![1u8; data.len()];
-    let ready = conn.await_others(others, deadline);
+    let ready = conn.await_others(tag, others, deadline);
     gate.wait(&ready)?;
     let deadline = Instant::now() + TRANSFER_TIME;
     let line = conn.line(deadline)?;

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::conn::{Conn, show, users_listed};
+use crate::conn::{Conn, about_ours, show, users_listed};
 use crate::report::{Rep, median};
 use crate::target::{Running, own_cpu_seconds, proc_status};
 
-const JOIN_TIME: Duration = Duration::from_secs(180);
+const JOIN_TIME: Duration = Duration::from_secs(300);
 const SETTLE_TIME: Duration = Duration::from_secs(120);
 const RELAY_TIME: Duration = Duration::from_secs(10);
 /// Threads that connect and join clients, one client at a time each.
@@ -61,6 +61,8 @@ impl Shared {
 struct Idle {
     conn: Conn,
     name: String,
+    /// Names of this run's clients start with it (a running server may have other users).
+    tag: Arc<str>,
     others: usize,
 }
 
@@ -70,15 +72,16 @@ impl Idle {
     fn take_lines(&mut self, k: usize, shared: &Shared) -> Result<(), String> {
         let before = self.others;
         while let Some(line) = self.conn.buffered_line() {
-            if let Some(listed) = users_listed(line) {
+            if let Some(listed) = users_listed(line, &self.tag) {
                 self.others += listed - 1;
-            } else if line.starts_with(b"[JOIN]:") {
+            } else if about_ours(line, "[JOIN]:", &self.tag) {
                 self.others += 1;
-            } else if line.starts_with(b"[LEAVE]:") || line.starts_with(b"[ERROR]:") {
-                // Nobody leaves this case unless the server drops someone.
+            } else if about_ours(line, "[LEAVE]:", &self.tag) || line.starts_with(b"[ERROR]:") {
+                // Nobody of this run leaves unless the server drops someone.
                 return Err(format!("idle client {} got {}", self.name, show(line)));
             }
-            // Anything else is the fresh clients' messages, broadcast to everyone.
+            // Anything else is the fresh clients' messages, broadcast to everyone, or users of
+            // other runs.
         }
         if before < k - 1 && self.others >= k - 1 {
             shared.settled.fetch_add(1, Ordering::SeqCst);
@@ -189,6 +192,7 @@ fn join_all(
     deadline: Instant,
 ) -> Result<(), String> {
     let (next, joined) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let tag: Arc<str> = tag.into();
     let started = Instant::now();
     thread::scope(|scope| {
         for _ in 0..JOINERS {
@@ -204,6 +208,7 @@ fn join_all(
                             let mut idle = Idle {
                                 conn,
                                 name,
+                                tag: Arc::clone(&tag),
                                 others: 0,
                             };
                             idle.take_lines(k, shared)?;
@@ -302,8 +307,8 @@ fn relay_times(server: &Running, k: usize, tag: &str) -> Result<(Vec<f64>, [Conn
     let (a_name, b_name) = (format!("{tag}a"), format!("{tag}b"));
     let mut a = Conn::join(server.addr, &a_name, deadline)?;
     let mut b = Conn::join(server.addr, &b_name, deadline)?;
-    a.await_others(k + 1, deadline)?;
-    b.await_others(k + 1, deadline)?;
+    a.await_others(tag, k + 1, deadline)?;
+    b.await_others(tag, k + 1, deadline)?;
     let mut times = Vec::with_capacity(PINGS);
     for ping in 0..=PINGS {
         let expected = format!("{a_name}: p:{ping}");

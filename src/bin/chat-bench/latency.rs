@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::conn::{Conn, number, show};
 use crate::gate::Gate;
 use crate::report::{Rep, percentile};
-use crate::target::Running;
+use crate::target::{Running, own_cpu_seconds};
 
 const JOIN_TIME: Duration = Duration::from_secs(60);
 /// How long after the last send the receivers may still wait for it.
@@ -48,6 +48,7 @@ pub fn run(server: &Running, plan: &Plan, tag: &str) -> Result<Rep, String> {
         let (gate, from) = (Arc::clone(&gate), Arc::clone(&sender_name));
         let receiver = Receiver {
             conn,
+            tag: tag.to_string(),
             from,
             warm,
             total,
@@ -61,7 +62,8 @@ pub fn run(server: &Running, plan: &Plan, tag: &str) -> Result<Rep, String> {
         threads.push(thread);
     }
 
-    let ready = sender.await_others(n - 1, deadline);
+    let ready = sender.await_others(tag, n - 1, deadline);
+    let (cpu_before, server_before) = (own_cpu_seconds(), server.cpu_seconds());
     let lag = gate
         .open(&ready, deadline)
         .and_then(|start| send_paced(&mut sender, interval, total, epoch, start));
@@ -72,6 +74,7 @@ pub fn run(server: &Running, plan: &Plan, tag: &str) -> Result<Rep, String> {
                 .unwrap_or_else(|_| Err("a client thread panicked".into()))
         })
         .collect();
+    let (cpu_after, server_after) = (own_cpu_seconds(), server.cpu_seconds());
     let lag = lag?;
     let mut latencies = Vec::with_capacity((n - 1) * (total - warm) as usize);
     let mut conns = Vec::with_capacity(n - 1);
@@ -96,6 +99,11 @@ pub fn run(server: &Running, plan: &Plan, tag: &str) -> Result<Rep, String> {
     rep.figure("p99_us", f64::from(p99), 0);
     rep.figure("max_us", f64::from(max), 0);
     rep.figure("send_lag_max_us", lag as f64, 0);
+    rep.figure("bench_cpu_s", cpu_after - cpu_before, 3);
+    match (server_before, server_after) {
+        (Some(before), Some(after)) => rep.figure("server_cpu_s", after - before, 3),
+        _ => rep.missing("server_cpu_s"),
+    }
     Ok(rep)
 }
 
@@ -124,6 +132,7 @@ fn send_paced(
 
 struct Receiver {
     conn: Conn,
+    tag: String,
     from: Arc<String>,
     /// Messages `0..warm` are the warm-up: received and checked, not counted.
     warm: u32,
@@ -142,7 +151,7 @@ impl Receiver {
         join_by: Instant,
         receive_by: Instant,
     ) -> Result<(Vec<u32>, Conn), String> {
-        let ready = self.conn.await_others(clients - 1, join_by);
+        let ready = self.conn.await_others(&self.tag, clients - 1, join_by);
         gate.wait(&ready)?;
         let mut latencies = Vec::with_capacity((self.total - self.warm) as usize);
         let mut next = 0;

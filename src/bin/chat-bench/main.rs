@@ -29,6 +29,8 @@ Starts chat-server on a free loopback port for each run and measures it: fanout,
 idle and file (see docs/PERFORMANCE.md). Prints a key=value line and a line for people per
 run, then a table of medians. Exits 1 when a correctness check fails, 2 on bad options.";
 
+/// Failed runs after which a case is given up.
+const MAX_FAILURES: usize = 2;
 /// The case families, as `--case` names them.
 const FAMILIES: [&str; 4] = ["fanout", "latency", "idle", "file"];
 
@@ -405,7 +407,7 @@ fn main() -> ExitCode {
     let mut results = Vec::new();
     let mut run_count = 0;
     for case in &settings.cases {
-        let mut reps = Vec::new();
+        let (mut reps, mut failures) = (Vec::new(), 0);
         for rep in 1..=settings.reps {
             run_count += 1;
             let outcome = run_once(case, &settings.target, run_count, fd_limit);
@@ -428,14 +430,22 @@ fn main() -> ExitCode {
                     reps.push(outcome);
                 }
                 Err(error) => {
-                    failed = true;
+                    failures += 1;
                     println!("{head} checks=FAILED");
                     println!("  {title}: FAILED: {error}");
-                    // A broken case usually breaks the same way again, after its timeouts.
-                    break;
+                    // Once more tells whether it was a fluke; a case broken for good would
+                    // only break again, after its timeouts.
+                    if failures == MAX_FAILURES {
+                        println!(
+                            "  {}: {MAX_FAILURES} runs failed; no more runs",
+                            case.title()
+                        );
+                        break;
+                    }
                 }
             }
         }
+        failed |= failures > 0;
         results.push((case.title(), case.rows(), reps));
     }
     println!();
