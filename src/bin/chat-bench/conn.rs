@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 /// How long one blocking read waits before its caller looks at the deadline again.
 pub const POLL: Duration = Duration::from_millis(200);
+/// How long a connect or a write may take.
+const CONNECT_TIME: Duration = Duration::from_secs(10);
+const WRITE_TIME: Duration = Duration::from_secs(30);
 /// Size of a connection's read buffer; it grows only for a longer line.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -22,14 +25,15 @@ pub struct Conn {
 impl Conn {
     /// Connects with a read buffer of `buffer` bytes (many idle clients need small ones).
     pub fn connect_with(addr: SocketAddr, buffer: usize) -> Result<Conn, String> {
-        let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
+        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIME)
+            .map_err(|e| format!("connect to {addr}: {e}"))?;
         // Small writes must not wait for delayed ACKs, as in the server.
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
         stream
             .set_read_timeout(Some(POLL))
             .map_err(|e| e.to_string())?;
         stream
-            .set_write_timeout(Some(Duration::from_secs(30)))
+            .set_write_timeout(Some(WRITE_TIME))
             .map_err(|e| e.to_string())?;
         Ok(Conn {
             stream,
@@ -204,7 +208,7 @@ impl Conn {
         while seen < others {
             let line = self.line(deadline)?;
             if let Some(listed) = users_listed(line, tag) {
-                seen += listed - 1;
+                seen += listed.saturating_sub(1);
             } else if about_ours(line, "[JOIN]:", tag) {
                 seen += 1;
             } else if !line.starts_with(b"[JOIN]:") && !line.starts_with(b"[LEAVE]:")

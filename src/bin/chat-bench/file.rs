@@ -70,8 +70,6 @@ pub fn run(server: &Running, receivers: usize, size: usize, tag: &str) -> Result
         size as f64 / (1024.0 * 1024.0),
         shown.join(", ")
     ));
-    rep.figure("bytes", size as f64, 0);
-    rep.figure("receivers", receivers as f64, 0);
     rep.figure("mb_s_min", slowest, 0);
     rep.figure("mb_s_max", fastest, 0);
     Ok(rep)

@@ -73,7 +73,7 @@ impl Idle {
         let before = self.others;
         while let Some(line) = self.conn.buffered_line() {
             if let Some(listed) = users_listed(line, &self.tag) {
-                self.others += listed - 1;
+                self.others += listed.saturating_sub(1);
             } else if about_ours(line, "[JOIN]:", &self.tag) {
                 self.others += 1;
             } else if about_ours(line, "[LEAVE]:", &self.tag) || line.starts_with(b"[ERROR]:") {
@@ -150,7 +150,6 @@ pub fn run(server: &mut Running, k: usize, tag: &str, fd_limit: u64) -> Result<R
          relay between two fresh clients {relay_ms:.2} ms (median of {PINGS}, max \
          {relay_max_ms:.2} ms)"
     ));
-    rep.figure("clients", k as f64, 0);
     rep.figure("joins_secs", joins_secs, 3);
     rep.figure("settle_secs", settle_secs, 3);
     match (rss_before, rss_after, threads) {

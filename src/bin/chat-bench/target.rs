@@ -98,7 +98,10 @@ fn spawn(server: &Path, max_clients: usize) -> Result<Running, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
+        .map_err(|e| {
+            let hint = "build it with `cargo build --release`, or give --server";
+            format!("cannot start {}: {e} ({hint})", server.display())
+        })?;
     let warnings = Arc::new(Mutex::new(Vec::new()));
     // Both pipes are read to the end by threads of their own, so the server never blocks on a
     // full pipe; the threads end when it exits.
