@@ -1,0 +1,226 @@
+//! The server under test: a `chat-server` child the bench starts on port 0 (one per run, so each
+//! run begins from a fresh process), or a server someone else started (`--host/--port`). Also the
+//! few readings of a process the bench takes: CPU time, resident memory and threads (Linux only:
+//! `/proc` and three libc calls std already links).
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// How long a started server has to say where it hosts.
+const STARTUP: Duration = Duration::from_secs(10);
+/// Server warnings kept to explain a failed run.
+const KEPT_WARNINGS: usize = 10;
+
+/// Where the server under test runs.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// Start this `chat-server` binary for each run.
+    Spawn { server: PathBuf, max_clients: usize },
+    /// Use a server that is already running; its memory and CPU cannot be read.
+    Attach { addr: SocketAddr },
+}
+
+impl Target {
+    /// Starts a server for one run, or hands out the running one.
+    pub fn start(&self) -> Result<Running, String> {
+        match self {
+            Target::Attach { addr } => Ok(Running {
+                addr: *addr,
+                child: None,
+                warnings: Arc::default(),
+            }),
+            Target::Spawn {
+                server,
+                max_clients,
+            } => spawn(server, *max_clients),
+        }
+    }
+}
+
+/// A server a run talks to. A started one is killed when this is dropped.
+pub struct Running {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    /// The last warnings the started server logged (it logs to stderr).
+    warnings: Arc<Mutex<Vec<String>>>,
+}
+
+impl Running {
+    /// The server's process id, when the bench started it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// CPU time the server has used so far, in seconds, when the bench started it.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        self.pid().and_then(process_cpu_seconds)
+    }
+
+    /// Kills a server the bench started (nothing for one it did not).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What the server warned about, for an error message: empty when it said nothing.
+    pub fn warnings(&self) -> String {
+        let warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if warnings.is_empty() {
+            return String::new();
+        }
+        format!("; the server warned: {}", warnings.join(" | "))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts `server` on a free loopback port and reads the port from its "Hosting on ADDR" line.
+fn spawn(server: &Path, max_clients: usize) -> Result<Running, String> {
+    let mut child = Command::new(server)
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .args(["--max-clients", &max_clients.to_string()])
+        // The server's own default log level, whatever this shell says.
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            let hint = "build it with `cargo build --release`, or give --server";
+            format!("cannot start {}: {e} ({hint})", server.display())
+        })?;
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    // Both pipes are read to the end by threads of their own, so the server never blocks on a
+    // full pipe; the threads end when it exits.
+    if let Some(stderr) = child.stderr.take() {
+        let warnings = Arc::clone(&warnings);
+        thread::spawn(move || keep_warnings(stderr, &warnings));
+    }
+    let (lines, hosting) = mpsc::channel();
+    if let Some(stdout) = child.stdout.take() {
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+    }
+    let mut running = Running {
+        addr: ([127, 0, 0, 1], 0).into(),
+        child: Some(child),
+        warnings,
+    };
+    let line = hosting
+        .recv_timeout(STARTUP)
+        .map_err(|_| format!("{} did not say where it hosts", server.display()))?;
+    running.addr = line
+        .strip_prefix("Hosting on ")
+        .and_then(|addr| addr.parse().ok())
+        .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))?;
+    Ok(running)
+}
+
+fn keep_warnings(stderr: impl std::io::Read, warnings: &Mutex<Vec<String>>) {
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        if line.contains("WARN") || line.contains("ERROR") {
+            let mut kept = warnings.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.len() < KEPT_WARNINGS {
+                kept.push(line);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readings of a process
+
+/// A field of `/proc/PID/status` in its unit (kB for memory), e.g. `VmRSS` or `Threads`.
+pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let value = line.strip_prefix(field)?.strip_prefix(':')?;
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// CPU time (user + system, all threads, ended ones too) of this process, in seconds.
+pub fn own_cpu_seconds() -> f64 {
+    cpu_clock_seconds(CLOCK_PROCESS_CPUTIME_ID).unwrap_or(0.0)
+}
+
+/// CPU time of another process, in seconds, from its kernel CPU clock (exact to the ns, unlike
+/// the 10 ms ticks of `/proc/PID/stat`: a burst may last only tens of ms).
+pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let mut clock = 0;
+    // SAFETY: `clock` is a valid place for the clock id; the call writes nothing else.
+    let status = unsafe { clock_getcpuclockid(pid as i32, &mut clock) };
+    if status != 0 {
+        return None;
+    }
+    cpu_clock_seconds(clock)
+}
+
+fn cpu_clock_seconds(clock: i32) -> Option<f64> {
+    let mut now = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec of the C layout.
+    let status = unsafe { clock_gettime(clock, &mut now) };
+    (status == 0).then(|| now.sec as f64 + now.nsec as f64 / 1e9)
+}
+
+/// Raises this process's open-file limit to its hard limit, and returns the new limit. Children
+/// started afterwards (the server) inherit it.
+pub fn raise_open_file_limit() -> u64 {
+    let mut limit = RLimit { cur: 0, max: 0 };
+    // SAFETY: `limit` is a valid, writable rlimit of the C layout.
+    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 0;
+    }
+    if limit.cur < limit.max {
+        let raised = RLimit {
+            cur: limit.max,
+            max: limit.max,
+        };
+        // SAFETY: `raised` is a valid rlimit; the call only reads it.
+        if unsafe { setrlimit(RLIMIT_NOFILE, &raised) } == 0 {
+            return raised.cur;
+        }
+    }
+    limit.cur
+}
+
+// The C side: std links libc already, so declaring the few calls the bench needs is enough.
+// Layouts and constants are those of Linux on 64-bit targets.
+
+#[repr(C)]
+struct RLimit {
+    cur: u64,
+    max: u64,
+}
+
+#[repr(C)]
+struct Timespec {
+    sec: i64,
+    nsec: i64,
+}
+
+const RLIMIT_NOFILE: i32 = 7;
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+
+unsafe extern "C" {
+    fn getrlimit(resource: i32, limit: *mut RLimit) -> i32;
+    fn setrlimit(resource: i32, limit: *const RLimit) -> i32;
+    fn clock_getcpuclockid(pid: i32, clock: *mut i32) -> i32;
+    fn clock_gettime(clock: i32, now: *mut Timespec) -> i32;
+}
