@@ -3,8 +3,9 @@ CARGO ?= cargo
 HOST  ?= 127.0.0.1
 PORT  ?= 12345
 NAME  ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client test lint fmt clean
+.PHONY: help build run-server run-client test lint fmt fuzz clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT)"
@@ -12,6 +13,7 @@ help:
 	@echo "make test                     run every test"
 	@echo "make lint                     check formatting and clippy (-D warnings)"
 	@echo "make build                    build the release binaries into target/release"
+	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
 
 build:
 	$(CARGO) build --release
@@ -31,6 +33,11 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# The fuzz targets live in fuzz/, a crate of their own (see fuzz/run.sh); not part of `make test`.
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 clean:
 	$(CARGO) clean
