@@ -30,20 +30,18 @@ for target in "${targets[@]}"; do
         -max_total_time="$seconds" \
         -dict=fuzz/chat.dict \
         -malloc_limit_mb=32 \
-        -print_final_stats=1 \
         >"$log" 2>&1
     status=$?
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-    if [ -z "$execs" ]; then
-        # A crash ends the run before the final stats: take the last status line instead.
-        last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
-        execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")
-        rate=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$last")
-    fi
+    # libFuzzer's last status line, e.g. "#480615 DONE cov: 465 ft: 2336 corp: 490/59Kb ...
+    # exec/s: 7878"; corp is the live corpus (the folder also keeps inputs it has since replaced).
+    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")
+    rate=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$last")
+    inputs=$(sed -n 's/.*corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
+    size=$(sed -n 's/.*corp: [0-9]*\/\([0-9A-Za-z]*\).*/\1/p' <<<"$last")
     crashes=$(grep -c 'Test unit written to' "$log")
-    corpus=$(find "fuzz/corpus/$target" -type f 2>/dev/null | wc -l)
-    line="$target: ${execs:-0} executions in ${seconds}s (${rate:-0}/s), $crashes crashes, corpus $corpus inputs"
+    line="$target: ${execs:-0} executions in ${seconds}s (${rate:-0}/s), $crashes crashes,"
+    line="$line corpus ${inputs:-0} inputs (${size:-0})"
     if [ "$status" -ne 0 ]; then
         failed=1
         for input in $(sed -n 's/.*Test unit written to //p' "$log"); do
