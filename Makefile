@@ -5,8 +5,9 @@ PORT  ?= 12345
 NAME  ?=
 # e.g. make bench BENCH_ARGS='--case fanout --reps 3'
 BENCH_ARGS ?= --reps 5
+FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client test bench lint fmt clean
+.PHONY: help build run-server run-client test bench lint fmt fuzz soak clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT)"
@@ -15,6 +16,7 @@ help:
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make lint                     check formatting and clippy (-D warnings)"
 	@echo "make build                    build the release binaries into target/release"
+	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
 
 build:
 	$(CARGO) build --release
@@ -39,6 +41,11 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# The fuzz targets live in fuzz/, a crate of their own (see fuzz/run.sh); not part of `make test`.
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 clean:
 	$(CARGO) clean
