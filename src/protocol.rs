@@ -241,11 +241,24 @@ impl ServerFrame {
             ServerFrame::Join(name) => line(&format!("[JOIN]:{name}")),
             ServerFrame::Leave(name) => line(&format!("[LEAVE]:{name}")),
             ServerFrame::File { from, name, data } => {
-                file_frame(&format!("{FILE_TAG}{from}:{name}:{}", data.len()), data)
+                let mut out = file_header(from, name, data.len());
+                out.extend_from_slice(data);
+                out.extend_from_slice(END_LINE);
+                out
             }
             ServerFrame::Error(text) => line(&format!("[ERROR]:{text}")),
         }
     }
+}
+
+/// The line after the bytes of a file frame.
+pub const END_LINE: &[u8] = b"<END>\n";
+
+/// The first line of a file frame from the server, `[FILE]:<from>:<name>:<size>` LF. The frame
+/// goes on with the `size` bytes and [`END_LINE`]. A server relaying a big file can send the
+/// three parts as they are, rather than copy the bytes into one buffer with `encode`.
+pub fn file_header(from: &str, name: &str, size: usize) -> Vec<u8> {
+    line(&format!("{FILE_TAG}{from}:{name}:{size}"))
 }
 
 fn line(text: &str) -> Vec<u8> {
@@ -356,6 +369,36 @@ impl LineSplitter {
 
     fn buffered(&self) -> usize {
         self.buf.len() - self.start
+    }
+
+    /// While a kept sized body is being taken and every fed byte has been taken: lets `fill`
+    /// write up to `max` more bytes of it straight into the body, and returns what `fill` did.
+    fn fill_body<E>(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Option<Result<usize, E>> {
+        if self.buffered() > 0 {
+            return None;
+        }
+        let Mode::Body {
+            remaining,
+            data: Some(data),
+        } = &mut self.mode
+        else {
+            return None;
+        };
+        let want = (*remaining).min(max as u64) as usize;
+        if want == 0 {
+            return None;
+        }
+        let start = data.len();
+        data.resize(start + want, 0);
+        let result = fill(&mut data[start..]);
+        let filled = result.as_ref().map_or(0, |&n| n.min(want));
+        data.truncate(start + filled);
+        *remaining -= filled as u64;
+        Some(result)
     }
 
     /// Starts taking a sized body of `size` bytes: kept when `keep`, else skipped.
@@ -503,6 +546,19 @@ impl ClientFrameDecoder {
     /// How many fed bytes are waiting to be decoded (files being collected not counted).
     pub fn buffered(&self) -> usize {
         self.lines.buffered()
+    }
+
+    /// Instead of [`feed`](Self::feed), for the body of a sized file: when a kept body is being
+    /// taken and nothing else is waiting, `fill` gets a slice of up to `max` bytes inside the
+    /// body and returns how many it filled (a reader reads the socket straight into it, saving
+    /// a copy). Returns what `fill` returned, or `None` (without calling it) when `feed` is the
+    /// way in.
+    pub fn fill_body<E>(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Option<Result<usize, E>> {
+        self.lines.fill_body(max, fill)
     }
 
     /// The most bytes the file now being received can come to: its announced size, or
@@ -853,6 +909,40 @@ mod tests {
             decoder.file_in_progress(),
             None,
             "a refused file is not kept"
+        );
+    }
+
+    #[test]
+    fn body_filled_in_place_decodes_like_fed_bytes() {
+        let mut decoder = ClientFrameDecoder::new(64, 1000);
+        let nothing = |_: &mut [u8]| -> Result<usize, ()> { panic!("not in a body") };
+        assert!(decoder.fill_body(100, nothing).is_none());
+        decoder.feed(b"[FILE]:a.bin:10\n123");
+        assert_eq!(decoder.next_frame(), None);
+        // Four bytes at most, though seven are missing.
+        let filled = decoder.fill_body(4, |room: &mut [u8]| {
+            assert_eq!(room.len(), 4);
+            room.copy_from_slice(b"4567");
+            Ok::<usize, ()>(4)
+        });
+        assert_eq!(filled, Some(Ok(4)));
+        // A short fill keeps only what was filled.
+        let filled = decoder.fill_body(100, |room: &mut [u8]| {
+            assert_eq!(room.len(), 3);
+            room[0] = b'8';
+            Ok::<usize, ()>(1)
+        });
+        assert_eq!(filled, Some(Ok(1)));
+        decoder.feed(b"90<END>\nhi\n");
+        assert!(decoder.fill_body(100, nothing).is_none(), "fed bytes wait");
+        let file = ClientFrame::File {
+            name: "a.bin".into(),
+            data: b"1234567890".to_vec(),
+        };
+        assert_eq!(decoder.next_frame(), Some(Ok(file)));
+        assert_eq!(
+            decoder.next_frame(),
+            Some(Ok(ClientFrame::Text("hi".into())))
         );
     }
 

@@ -54,7 +54,8 @@ pub struct Config {
     pub max_file_memory: u64,
     /// The longest line, in bytes, once its LF or CRLF is removed.
     pub max_line: usize,
-    /// Frames waiting in one client's outbound queue at most; past it the client is dropped.
+    /// Bytes waiting in one client's outbound queue at most: a client further behind than this
+    /// is dropped. Files count in full; a client that is keeping up always gets the next one.
     pub send_queue: usize,
     /// How long a new connection has to give an accepted username.
     pub handshake_timeout: Duration,
@@ -96,7 +97,7 @@ impl Default for Config {
             max_file_size: protocol::DEFAULT_MAX_FILE_SIZE,
             max_file_memory: 256 * 1024 * 1024,
             max_line: protocol::DEFAULT_MAX_LINE,
-            send_queue: 1024,
+            send_queue: 1024 * 1024,
             handshake_timeout: Duration::from_secs(30),
             idle_timeout: Some(Duration::from_secs(30 * 60)),
             flood_limit: Some(FloodLimit::default()),
@@ -141,11 +142,13 @@ impl From<io::Error> for ServerError {
 /// The greeting every new connection gets.
 const GREETING: &str =
     "Welcome to chat. Please enter your username (1-32 letters, digits, '_', '-' or '.').";
-/// Read buffer of a reader thread, in bytes.
+/// Read buffer of a reader thread, in bytes: small, since it is for chat lines.
 const READ_BUFFER: usize = 8 * 1024;
+/// Bytes of a file body read in one call at most; they go straight into the file's buffer.
+const BODY_READ: usize = 1024 * 1024;
 /// Queue items a writer gathers into one write call at most.
 const MAX_ITEMS_PER_WRITE: usize = 64;
-/// Events the broadcaster routes in one turn at most (and never more than `send_queue`).
+/// Events the broadcaster routes in one turn at most.
 const MAX_TURN: usize = 256;
 /// How long a writer that said goodbye waits for its client to close before cutting it off.
 const LINGER: Duration = Duration::from_secs(2);
@@ -156,19 +159,60 @@ const EVENT_QUEUE: usize = 1024;
 
 type ClientId = u64;
 
-/// One encoded frame, shared by every queue it is pushed into rather than copied.
+/// An encoded line frame.
 type Bytes = Arc<[u8]>;
+
+/// One encoded frame, shared by every queue it is pushed into rather than copied.
+enum Encoded {
+    /// A line frame, LF included.
+    Line(Bytes),
+    /// A file frame: its header line and its bytes (then `<END>`), kept apart so that the
+    /// bytes, which may be megabytes, are never copied.
+    File { header: Bytes, data: Vec<u8> },
+}
+
+impl Encoded {
+    fn new(frame: ServerFrame) -> Encoded {
+        match frame {
+            ServerFrame::File { from, name, data } => Encoded::File {
+                header: protocol::file_header(&from, &name, data.len()).into(),
+                data,
+            },
+            frame => Encoded::Line(frame.encode().into()),
+        }
+    }
+
+    /// Its length on the wire.
+    fn len(&self) -> usize {
+        match self {
+            Encoded::Line(line) => line.len(),
+            Encoded::File { header, data } => header.len() + data.len() + protocol::END_LINE.len(),
+        }
+    }
+
+    /// Adds its parts to `slices`, to be written in that order.
+    fn add_to<'a>(&'a self, slices: &mut Vec<IoSlice<'a>>) {
+        match self {
+            Encoded::Line(line) => slices.push(IoSlice::new(line)),
+            Encoded::File { header, data } => slices.extend([
+                IoSlice::new(header),
+                IoSlice::new(data),
+                IoSlice::new(protocol::END_LINE),
+            ]),
+        }
+    }
+}
 
 /// What a writer takes from its client's outbound queue.
 enum Outgoing {
     /// A frame for this client alone (the greeting, answers, errors).
     Frame(Bytes),
     /// This client's share of one broadcaster turn: the frames in `range`, except its own.
-    /// `count` is how many frames that is.
+    /// `bytes` is how many bytes that is.
     Turn {
         turn: Arc<Turn>,
         range: Range<usize>,
-        count: usize,
+        bytes: usize,
     },
     /// The last frame: send it, then close the connection (the client is being dropped).
     Close(Bytes),
@@ -178,7 +222,7 @@ enum Outgoing {
 /// queue item means each writer wakes once per turn, not once per message.
 struct Turn {
     /// Each frame with the client it came from; it is not sent back to them.
-    frames: Vec<(ClientId, Bytes)>,
+    frames: Vec<(ClientId, Encoded)>,
     /// The memory of the files among `frames`, given back when the last writer lets go.
     _files: Vec<FileReservation>,
 }
@@ -219,30 +263,30 @@ enum JoinAnswer {
 }
 
 /// The sending end of one client's outbound queue. The queue is an unbounded crossbeam channel
-/// plus a count of the frames in it, checked against `limit` before each push: this bounds it
-/// like `bounded(limit)` would, but an idle client's queue costs no memory.
+/// plus a count of the bytes in it, checked against `limit` before each push: this bounds it
+/// like a bounded channel would, but an idle client's queue costs no memory.
 #[derive(Clone)]
 struct Outbound {
     queue: Sender<Outgoing>,
-    /// Frames queued and not yet written; the writer takes away what it wrote.
+    /// Bytes queued and not yet written; the writer takes away what it wrote.
     queued: Arc<AtomicUsize>,
     limit: usize,
 }
 
-/// The client's outbound queue is full: it has fallen `limit` frames behind.
+/// The client's outbound queue is full: it has fallen more than `limit` bytes behind.
 #[derive(Debug)]
 struct QueueFull;
 
 impl Outbound {
-    /// Queues `item`, which holds `count` frames, without ever waiting. When the queue would go
-    /// past its limit nothing is queued; the client gets `[ERROR]:send queue exceeded` as its
-    /// last frame instead and must be dropped.
-    fn push(&self, item: Outgoing, count: usize) -> Result<(), QueueFull> {
-        if self.queued.load(Ordering::Relaxed) + count > self.limit {
+    /// Queues `item`, which holds `bytes` bytes, without ever waiting. When the client is
+    /// already more than `limit` bytes behind, nothing is queued; the client gets
+    /// `[ERROR]:send queue exceeded` as its last frame instead and must be dropped.
+    fn push(&self, item: Outgoing, bytes: usize) -> Result<(), QueueFull> {
+        if self.queued.load(Ordering::Relaxed) > self.limit {
             self.close_with(&ServerFrame::Error("send queue exceeded".into()));
             return Err(QueueFull);
         }
-        self.queued.fetch_add(count, Ordering::Relaxed);
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
         // A closed queue means the writer has ended: the client is leaving, and its reader
         // reports that to the broadcaster. Nothing to do here.
         let _ = self.queue.send(item);
@@ -250,14 +294,17 @@ impl Outbound {
     }
 
     fn push_frame(&self, frame: &ServerFrame) -> Result<(), QueueFull> {
-        self.push(Outgoing::Frame(frame.encode().into()), 1)
+        let bytes: Bytes = frame.encode().into();
+        let len = bytes.len();
+        self.push(Outgoing::Frame(bytes), len)
     }
 
     /// Queues a last frame (past the limit: it says why the connection ends), after which the
     /// writer closes the connection.
     fn close_with(&self, frame: &ServerFrame) {
-        self.queued.fetch_add(1, Ordering::Relaxed);
-        let _ = self.queue.send(Outgoing::Close(frame.encode().into()));
+        let bytes: Bytes = frame.encode().into();
+        self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
+        let _ = self.queue.send(Outgoing::Close(bytes));
     }
 }
 
@@ -421,7 +468,6 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
         used: Mutex::new(0),
         freed: Condvar::new(),
     });
-    let turn_limit = MAX_TURN.min(config.send_queue);
     let shared = Arc::new(Shared {
         config,
         stopping: AtomicBool::new(false),
@@ -436,7 +482,6 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
         names: HashSet::new(),
         transcript,
         turn: TurnBuilder::default(),
-        turn_limit,
     };
     let broadcaster = thread::Builder::new()
         .name("broadcaster".into())
@@ -888,9 +933,9 @@ impl Reader {
                 return Err(Ending::TimedOut);
             }
             self.reserve_file_memory()?;
-            match self.stream.read(&mut self.buffer) {
+            match self.receive() {
                 Ok(0) => return Err(self.closed()),
-                Ok(n) => self.decoder.feed(&self.buffer[..n]),
+                Ok(_) => {}
                 Err(error)
                     if matches!(
                         error.kind(),
@@ -912,6 +957,23 @@ impl Reader {
                 Err(_) => return Err(self.closed()),
             }
         }
+    }
+
+    /// Reads what the client sent next: straight into the body of a file being received, or
+    /// into the read buffer for the decoder. Returns how many bytes came (0: the end).
+    fn receive(&mut self) -> io::Result<usize> {
+        let Reader {
+            stream,
+            decoder,
+            buffer,
+            ..
+        } = self;
+        if let Some(read) = decoder.fill_body(BODY_READ, |body| stream.read(body)) {
+            return read;
+        }
+        let n = stream.read(buffer)?;
+        decoder.feed(&buffer[..n]);
+        Ok(n)
     }
 
     /// Before the body of a file is read, takes its size from the server-wide file budget,
@@ -994,7 +1056,7 @@ struct Writer {
     id: ClientId,
     stream: TcpStream,
     queue: Receiver<Outgoing>,
-    /// Shared with the `Outbound`: frames queued and not yet written.
+    /// Shared with the `Outbound`: bytes queued and not yet written.
     queued: Arc<AtomicUsize>,
     reader_done: Receiver<()>,
     _guard: Arc<ConnectionGuard>,
@@ -1035,34 +1097,36 @@ impl Writer {
     }
 
     /// Writes the frames of `items` meant for this client, up to and including a `Close`.
-    /// Returns how many queued frames that accounts for, and whether a `Close` was among them.
+    /// Returns how many queued bytes that accounts for, and whether a `Close` was among them.
     fn write(&mut self, items: &[Outgoing]) -> io::Result<(usize, bool)> {
         let mut slices = Vec::new();
-        let mut frames = 0;
+        let mut written = 0;
         let mut closing = false;
         for item in items {
             match item {
-                Outgoing::Frame(bytes) => {
-                    slices.push(IoSlice::new(bytes));
-                    frames += 1;
+                Outgoing::Frame(line) => {
+                    slices.push(IoSlice::new(line));
+                    written += line.len();
                 }
-                Outgoing::Turn { turn, range, count } => {
-                    let mine = turn.frames[range.clone()]
-                        .iter()
-                        .filter(|(from, _)| *from != self.id);
-                    slices.extend(mine.map(|(_, bytes)| IoSlice::new(bytes)));
-                    frames += count;
+                Outgoing::Turn { turn, range, bytes } => {
+                    let frames = &turn.frames[range.clone()];
+                    for (from, frame) in frames {
+                        if *from != self.id {
+                            frame.add_to(&mut slices);
+                        }
+                    }
+                    written += bytes;
                 }
-                Outgoing::Close(bytes) => {
-                    slices.push(IoSlice::new(bytes));
-                    frames += 1;
+                Outgoing::Close(line) => {
+                    slices.push(IoSlice::new(line));
+                    written += line.len();
                     closing = true;
                     break;
                 }
             }
         }
         write_all_vectored(&mut self.stream, &mut slices)?;
-        Ok((frames, closing))
+        Ok((written, closing))
     }
 }
 
@@ -1092,9 +1156,11 @@ struct Client {
 /// The turn being built: the frames routed so far, and what each client's share will be.
 #[derive(Default)]
 struct TurnBuilder {
-    frames: Vec<(ClientId, Bytes)>,
+    frames: Vec<(ClientId, Encoded)>,
+    /// `ends[i]`: the bytes of `frames[..=i]`, so the bytes of any share are one subtraction.
+    ends: Vec<usize>,
     files: Vec<FileReservation>,
-    /// How many frames of this turn each client sent (they are not sent back to it).
+    /// How many bytes of this turn each client sent (they are not sent back to it).
     sent: HashMap<ClientId, usize>,
     /// Clients that left during the turn, with their share so far.
     departed: Vec<(ClientId, Outbound, Range<usize>)>,
@@ -1108,8 +1174,6 @@ struct Broadcaster {
     names: HashSet<String>,
     transcript: Transcript,
     turn: TurnBuilder,
-    /// Frames routed in one turn at most.
-    turn_limit: usize,
 }
 
 impl Broadcaster {
@@ -1123,7 +1187,7 @@ impl Broadcaster {
                 if !self.handle(event) {
                     break 'events;
                 }
-                next = match self.turn.frames.len() < self.turn_limit {
+                next = match self.turn.frames.len() < MAX_TURN {
                     true => events.try_recv().ok(),
                     false => None,
                 };
@@ -1234,8 +1298,12 @@ impl Broadcaster {
     /// Adds `frame` to this turn, for every joined client but `from`. Encoded once, shared by
     /// every queue.
     fn route(&mut self, from: ClientId, frame: ServerFrame) {
-        self.turn.frames.push((from, frame.encode().into()));
-        *self.turn.sent.entry(from).or_default() += 1;
+        let turn = &mut self.turn;
+        let frame = Encoded::new(frame);
+        let len = frame.len();
+        turn.ends.push(turn.ends.last().copied().unwrap_or(0) + len);
+        turn.frames.push((from, frame));
+        *turn.sent.entry(from).or_default() += len;
     }
 
     /// Gives every client its share of the turn in one queue item. A client whose queue would
@@ -1250,21 +1318,25 @@ impl Broadcaster {
                 _files: built.files,
             });
             let mut overflowed = Vec::new();
+            let bytes_before = |i: usize| if i == 0 { 0 } else { built.ends[i - 1] };
             for (&id, client) in &mut self.clients {
                 let share = client.since..len;
                 client.since = 0;
-                let count = share.len() - built.sent.get(&id).copied().unwrap_or(0);
-                if count > 0 && share_to(&client.outbound, &turn, share, count).is_err() {
+                // What the client sent in this turn came after it joined, so is in its share.
+                let own = built.sent.get(&id).copied().unwrap_or(0);
+                let bytes = bytes_before(len) - bytes_before(share.start) - own;
+                if bytes > 0 && share_to(&client.outbound, &turn, share, bytes).is_err() {
                     overflowed.push(id);
                 }
             }
             for (id, outbound, share) in built.departed {
-                let count = turn.frames[share.clone()]
+                let bytes: usize = turn.frames[share.clone()]
                     .iter()
                     .filter(|(from, _)| *from != id)
-                    .count();
-                if count > 0 {
-                    let _ = share_to(&outbound, &turn, share, count);
+                    .map(|(_, frame)| frame.len())
+                    .sum();
+                if bytes > 0 {
+                    let _ = share_to(&outbound, &turn, share, bytes);
                 }
             }
             for id in overflowed {
@@ -1282,10 +1354,10 @@ fn share_to(
     outbound: &Outbound,
     turn: &Arc<Turn>,
     range: Range<usize>,
-    count: usize,
+    bytes: usize,
 ) -> Result<(), QueueFull> {
     let turn = Arc::clone(turn);
-    outbound.push(Outgoing::Turn { turn, range, count }, count)
+    outbound.push(Outgoing::Turn { turn, range, bytes }, bytes)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -413,7 +413,8 @@ const FLOOD_ROUNDS: usize = 75;
 /// what its queue and the kernel buffers of a loopback connection that is never read take in
 /// (about 4 MiB with Linux's default `tcp_wmem`).
 const FLOOD_MESSAGE_LEN: usize = 2000;
-const FLOOD_SEND_QUEUE: usize = 128;
+/// In bytes: room for 128 flood messages.
+const FLOOD_SEND_QUEUE: usize = 128 * (FLOOD_MESSAGE_LEN + 8);
 
 fn flood_message(i: usize) -> String {
     format!("{i:05} {}", "f".repeat(FLOOD_MESSAGE_LEN - 6))

@@ -30,8 +30,8 @@ const FILE_UNDER_WAY: u64 = 16 * 1024;
 const CONNECTION_LOST: &str = "[ERROR] connection lost\n";
 /// carol's burst: lines sent as fast as she can.
 const BURST: usize = 5_000;
-/// The server's queue per client, in frames: more than a burst.
-const SEND_QUEUE: &str = "8192";
+/// The server's queue per client, in bytes: more than a burst.
+const SEND_QUEUE: &str = "8388608";
 
 /// A server with a transcript; alice and bob are real clients, carol a raw one.
 /// Fields drop in order: the processes go before their folders.

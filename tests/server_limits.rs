@@ -44,12 +44,13 @@ fn slot_freed_by_a_leaving_client_admits_a_new_connection() {
 /// Big enough that a few dozen fill any loopback socket's kernel buffers.
 const FILE_SIZE: usize = 1024 * 1024;
 /// Files sent at most before the stuck client must have been dropped: its queue holds 8
-/// frames and its socket's kernel buffers a few MiB, far less than this.
+/// files and its socket's kernel buffers a few MiB, far less than this.
 const MAX_FILES: usize = 200;
 
 fn stuck_config() -> Config {
     Config {
-        send_queue: 8,
+        // Bytes: a client more than 8 files behind is dropped.
+        send_queue: 8 * FILE_SIZE,
         // A stuck writer gives up soon, so the thread test below is quick.
         write_timeout: Duration::from_millis(300),
         ..Config::default()

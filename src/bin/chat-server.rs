@@ -65,9 +65,9 @@ fn options() -> Options {
         ),
         (
             "send-queue",
-            "frames queued for one client before it is dropped",
+            "bytes a client may fall behind before it is dropped",
             defaults.send_queue.to_string(),
-            "FRAMES",
+            "BYTES",
         ),
         (
             "handshake-timeout",
