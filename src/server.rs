@@ -143,13 +143,18 @@ impl From<io::Error> for ServerError {
 const GREETING: &str =
     "Welcome to chat. Please enter your username (1-32 letters, digits, '_', '-' or '.').";
 /// Read buffer of a reader thread, in bytes: small, since it is for chat lines.
-const READ_BUFFER: usize = 8 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 /// Bytes of a file body read in one call at most; they go straight into the file's buffer.
 const BODY_READ: usize = 1024 * 1024;
 /// Queue items a writer gathers into one write call at most.
 const MAX_ITEMS_PER_WRITE: usize = 64;
 /// Events the broadcaster routes in one turn at most.
 const MAX_TURN: usize = 256;
+/// How long a turn that holds a join waits for more events before it ends. Every turn wakes
+/// every writer, and joins come in storms (a class logging in at once): gathering them into
+/// fewer turns is worth delaying a `[JOIN]` notice by a millisecond. A newcomer's own
+/// `[WELCOME]` is not delayed.
+const JOIN_GATHER: Duration = Duration::from_millis(1);
 /// How long a writer that said goodbye waits for its client to close before cutting it off.
 const LINGER: Duration = Duration::from_secs(2);
 /// Stack of each client thread; they keep their buffers on the heap.
@@ -1064,13 +1069,13 @@ struct Writer {
 
 impl Writer {
     fn run(mut self) {
-        let mut items = Vec::with_capacity(MAX_ITEMS_PER_WRITE);
         let mut last = false;
         while !last {
             // The queue closes when the broadcaster and the reader have both let go of it.
             let Ok(first) = self.queue.recv() else { break };
-            // Everything already waiting goes out in the same write call.
-            items.push(first);
+            // Everything already waiting goes out in the same write call. The list is made anew
+            // each time, so an idle writer holds no buffer.
+            let mut items = vec![first];
             items.extend(self.queue.try_iter().take(MAX_ITEMS_PER_WRITE - 1));
             let (written, closing) = match self.write(&items) {
                 Ok(done) => done,
@@ -1083,11 +1088,6 @@ impl Writer {
             };
             self.queued.fetch_sub(written, Ordering::Relaxed);
             last = closing;
-            // Let go of the frames (and of the files among them) at once.
-            items.clear();
-            if items.capacity() > MAX_ITEMS_PER_WRITE {
-                items.shrink_to(MAX_ITEMS_PER_WRITE);
-            }
         }
         // All said: send FIN, give the client a moment to close its end, then cut it off.
         let _ = self.stream.shutdown(Shutdown::Write);
@@ -1182,14 +1182,20 @@ impl Broadcaster {
     /// full), every client gets its share of the turn in one queue item.
     fn run(mut self, events: Receiver<Event>) {
         'events: while let Ok(event) = events.recv() {
+            // A turn with a join in it waits a moment for more events (see `JOIN_GATHER`).
+            let mut gather_until = None;
             let mut next = Some(event);
             while let Some(event) = next {
+                if matches!(event, Event::Join { .. }) && gather_until.is_none() {
+                    gather_until = Some(Instant::now() + JOIN_GATHER);
+                }
                 if !self.handle(event) {
                     break 'events;
                 }
-                next = match self.turn.frames.len() < MAX_TURN {
-                    true => events.try_recv().ok(),
-                    false => None,
+                next = match (self.turn.frames.len() < MAX_TURN, gather_until) {
+                    (false, _) => None,
+                    (true, None) => events.try_recv().ok(),
+                    (true, Some(until)) => events.recv_deadline(until).ok(),
                 };
             }
             self.end_turn();
