@@ -4,7 +4,7 @@
 //! count, and the time a message takes between two fresh clients.
 //!
 //! Every join is broadcast to everyone joined, so the idle clients must be read all along: a
-//! client that falls `--send-queue` frames behind is dropped. A few drainer threads sweep the
+//! client that falls `--send-queue` bytes behind is dropped. A few drainer threads sweep the
 //! non-blocking sockets, pausing between sweeps so they leave the CPU to the server.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
