@@ -55,7 +55,8 @@ pub struct Config {
     /// The longest line, in bytes, once its LF or CRLF is removed.
     pub max_line: usize,
     /// Bytes waiting in one client's outbound queue at most: a client further behind than this
-    /// is dropped. Files count in full; a client that is keeping up always gets the next one.
+    /// is dropped. A file counts only its header line and `<END>`: the bytes of files are
+    /// bounded by `max_file_memory`, and a slow client gets `write_timeout` to make progress.
     pub send_queue: usize,
     /// How long a new connection has to give an accepted username.
     pub handshake_timeout: Duration,
@@ -187,11 +188,13 @@ impl Encoded {
         }
     }
 
-    /// Its length on the wire.
-    fn len(&self) -> usize {
+    /// What it counts for in an outbound queue: a line its length; a file only its header and
+    /// `<END>`, since the bytes of files are bounded by `max_file_memory` instead, and a client
+    /// on a slow link must not be dropped just because it receives a big file.
+    fn queued_len(&self) -> usize {
         match self {
             Encoded::Line(line) => line.len(),
-            Encoded::File { header, data } => header.len() + data.len() + protocol::END_LINE.len(),
+            Encoded::File { header, .. } => header.len() + protocol::END_LINE.len(),
         }
     }
 
@@ -1157,7 +1160,8 @@ struct Client {
 #[derive(Default)]
 struct TurnBuilder {
     frames: Vec<(ClientId, Encoded)>,
-    /// `ends[i]`: the bytes of `frames[..=i]`, so the bytes of any share are one subtraction.
+    /// `ends[i]`: what `frames[..=i]` count for in a queue (see `Encoded::queued_len`), so any
+    /// share's count is one subtraction.
     ends: Vec<usize>,
     files: Vec<FileReservation>,
     /// How many bytes of this turn each client sent (they are not sent back to it).
@@ -1306,7 +1310,7 @@ impl Broadcaster {
     fn route(&mut self, from: ClientId, frame: ServerFrame) {
         let turn = &mut self.turn;
         let frame = Encoded::new(frame);
-        let len = frame.len();
+        let len = frame.queued_len();
         turn.ends.push(turn.ends.last().copied().unwrap_or(0) + len);
         turn.frames.push((from, frame));
         *turn.sent.entry(from).or_default() += len;
@@ -1339,7 +1343,7 @@ impl Broadcaster {
                 let bytes: usize = turn.frames[share.clone()]
                     .iter()
                     .filter(|(from, _)| *from != id)
-                    .map(|(_, frame)| frame.len())
+                    .map(|(_, frame)| frame.queued_len())
                     .sum();
                 if bytes > 0 {
                     let _ = share_to(&outbound, &turn, share, bytes);

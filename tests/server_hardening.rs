@@ -176,3 +176,32 @@ fn a_file_memory_bound_below_the_largest_file_is_refused() {
         Ok(_) => panic!("the server started with a bound it could never honour"),
     }
 }
+
+#[test]
+fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
+    // A 16 MiB file is more than a loopback socket's kernel buffers hold, so while bob does not
+    // read, most of it waits in his queue, far past its 1 KiB bound.
+    let server = start_server(Config {
+        send_queue: 1024,
+        max_file_size: 16 * MIB,
+        max_file_memory: 16 * MIB,
+        ..Config::default()
+    });
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    let mut carol = TestClient::join(server.addr, "carol");
+    alice.expect_line("[JOIN]:bob");
+    alice.expect_line("[JOIN]:carol");
+    bob.expect_line("[JOIN]:carol");
+
+    let data: Vec<u8> = (0..16 * MIB).map(|i| (i % 253) as u8).collect();
+    let header = format!("[FILE]:alice:big.bin:{}", 16 * MIB);
+    alice.send(&sized_file("big.bin", &data));
+    alice.send_line("after the file");
+    // Carol reads: once she has the line, it was routed to bob too, behind the file.
+    carol.expect_file(&header, &data);
+    carol.expect_line("alice: after the file");
+    // Bob reads at last, and gets both: a file counts for its header in the queue, not its bytes.
+    bob.expect_file(&header, &data);
+    bob.expect_line("alice: after the file");
+}

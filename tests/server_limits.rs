@@ -49,8 +49,9 @@ const MAX_FILES: usize = 200;
 
 fn stuck_config() -> Config {
     Config {
-        // Bytes: a client more than 8 files behind is dropped.
-        send_queue: 8 * FILE_SIZE,
+        // A file counts its header and `<END>` (35 bytes here): a client more than about 8
+        // files behind is dropped.
+        send_queue: 8 * 35,
         // A stuck writer gives up soon, so the thread test below is quick.
         write_timeout: Duration::from_millis(300),
         ..Config::default()

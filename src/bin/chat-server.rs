@@ -65,7 +65,7 @@ fn options() -> Options {
         ),
         (
             "send-queue",
-            "bytes a client may fall behind before it is dropped",
+            "bytes of lines a client may fall behind before it is dropped",
             defaults.send_queue.to_string(),
             "BYTES",
         ),
