@@ -156,6 +156,10 @@ const MAX_TURN: usize = 256;
 /// fewer turns is worth delaying a `[JOIN]` notice by a millisecond. A newcomer's own
 /// `[WELCOME]` is not delayed.
 const JOIN_GATHER: Duration = Duration::from_millis(1);
+/// How long a turn waits for more events before it ends while a burst is on (the turn, or the
+/// one before it, holds two events or more). Under a burst, bigger turns mean fewer wakes of
+/// every writer; a lone message in a quiet chat does not wait at all.
+const BURST_GATHER: Duration = Duration::from_micros(50);
 /// How long a writer that said goodbye waits for its client to close before cutting it off.
 const LINGER: Duration = Duration::from_secs(2);
 /// Stack of each client thread; they keep their buffers on the heap.
@@ -1185,14 +1189,23 @@ impl Broadcaster {
     /// routing each frame into the current turn; when no more events are waiting (or the turn is
     /// full), every client gets its share of the turn in one queue item.
     fn run(mut self, events: Receiver<Event>) {
+        // Whether the last turn held more than one event: a burst is on.
+        let mut burst = false;
         'events: while let Ok(event) = events.recv() {
-            // A turn with a join in it waits a moment for more events (see `JOIN_GATHER`).
+            // A turn with a join, or during a burst, waits a moment for more events (see
+            // `JOIN_GATHER` and `BURST_GATHER`); a lone message in a quiet chat goes out at once.
+            let started = Instant::now();
             let mut gather_until = None;
+            let mut handled = 0;
             let mut next = Some(event);
             while let Some(event) = next {
-                if matches!(event, Event::Join { .. }) && gather_until.is_none() {
-                    gather_until = Some(Instant::now() + JOIN_GATHER);
-                }
+                let wait = match event {
+                    Event::Join { .. } => Some(JOIN_GATHER),
+                    _ if burst || handled > 0 => Some(BURST_GATHER),
+                    _ => None,
+                };
+                gather_until = gather_until.max(wait.map(|wait| started + wait));
+                handled += 1;
                 if !self.handle(event) {
                     break 'events;
                 }
@@ -1202,6 +1215,7 @@ impl Broadcaster {
                     (true, Some(until)) => events.recv_deadline(until).ok(),
                 };
             }
+            burst = handled > 1;
             self.end_turn();
         }
         self.end_turn();
