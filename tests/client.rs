@@ -1,5 +1,6 @@
-//! The real `chat-client` binary against a fake server written here: a `TcpListener` on a free
-//! loopback port that speaks chat/1 by hand, so each test decides every byte the client sees.
+//! The real `chat-client` binary against a fake server (`FakeServer` in `tests/common`): a
+//! `TcpListener` on a free loopback port that speaks chat/1 by hand, so each test decides every
+//! byte the client sees.
 //!
 //! Every wait is bounded and waits for the real event, never a sleep: the client's stdout is read
 //! by a thread into a channel and waited on with `recv_timeout`, and the fake server's socket
@@ -8,13 +9,9 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::mpsc;
-use std::thread;
 
-use common::TIMEOUT;
-use common::binaries::{ClientProcess, TestDir};
+use common::binaries::{ClientProcess, FakePeer, FakeServer, TestDir};
+
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
 const GREETING_SHOWN: &str = "[INFO] Welcome to chat. Please enter your username.\n";
 const JOINED_AS_ALICE: &str =
@@ -24,96 +21,10 @@ const PROMPT: &str = "Enter your username: ";
 const DOWNLOADS: &str = "a/b/downloads";
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
 
-/// The fake server: a listener on a free loopback port.
-struct FakeServer {
-    listener: TcpListener,
-}
-
-impl FakeServer {
-    fn start() -> FakeServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        FakeServer { listener }
-    }
-
-    fn port(&self) -> String {
-        self.listener.local_addr().unwrap().port().to_string()
-    }
-
-    /// Waits, at most `TIMEOUT`, for the client to connect.
-    fn accept(&self) -> Peer {
-        let listener = self.listener.try_clone().unwrap();
-        let (sender, accepted) = mpsc::channel();
-        thread::spawn(move || sender.send(listener.accept()));
-        let (stream, _) = accepted
-            .recv_timeout(TIMEOUT)
-            .expect("the client connects in time")
-            .expect("accept the client");
-        Peer::new(stream)
-    }
-}
-
-/// The fake server's end of one connection.
-struct Peer {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Peer {
-    fn new(stream: TcpStream) -> Peer {
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        Peer {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("send to the client");
-    }
-
-    fn send_line(&mut self, line: &str) {
-        self.send(format!("{line}\n").as_bytes());
-    }
-
-    /// The next line the client sent, without its LF. Panics on timeout or end of stream.
-    fn read_line(&mut self) -> String {
-        let mut line = Vec::new();
-        self.reader
-            .read_until(b'\n', &mut line)
-            .expect("a line from the client in time");
-        assert_eq!(line.pop(), Some(b'\n'), "the client closed the connection");
-        String::from_utf8(line).expect("a UTF-8 line")
-    }
-
-    fn expect_line(&mut self, expected: &str) {
-        assert_eq!(self.read_line(), expected);
-    }
-
-    fn read_bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut bytes = vec![0; n];
-        self.reader
-            .read_exact(&mut bytes)
-            .expect("the bytes from the client in time");
-        bytes
-    }
-
-    /// Greets, reads the name the client sends, and welcomes it.
-    fn welcome(&mut self, name: &str) {
-        self.send_line(GREETING);
-        self.expect_line(name);
-        self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
-    }
-
-    /// Closes the connection, as a server going away does.
-    fn close(&mut self) {
-        let _ = self.writer.shutdown(Shutdown::Both);
-    }
-}
-
 /// A client joined as `alice` to a fake server. Fields drop in order: the client first.
 struct Chat {
     client: ClientProcess,
-    peer: Peer,
+    peer: FakePeer,
     _server: FakeServer,
     dir: TestDir,
 }

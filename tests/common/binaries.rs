@@ -311,6 +311,15 @@ impl FakePeer {
         assert_eq!(self.read_line(), expected);
     }
 
+    /// Exactly `n` raw bytes from the client.
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut bytes = vec![0; n];
+        self.reader
+            .read_exact(&mut bytes)
+            .expect("the bytes from the client in time");
+        bytes
+    }
+
     /// Greets, reads the name the client sends, and welcomes it.
     pub fn welcome(&mut self, name: &str) {
         self.send_line("[INFO]:Welcome to chat. Please enter your username.");
