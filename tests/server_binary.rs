@@ -104,6 +104,53 @@ fn port_already_taken_is_a_one_line_error() {
     assert!(stderr.contains("cannot listen on"), "{stderr}");
 }
 
+/// Joins alice and bob to `server` and has alice send three lines at once; bob reads them.
+fn three_lines_at_once(server: &ServerProcess) -> TestClient {
+    let mut alice = TestClient::join(server.addr, "alice");
+    let bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+    alice.send(b"one\ntwo\nthree\n");
+    bob
+}
+
+#[test]
+fn limit_loopback_applies_the_flood_options() {
+    // One frame at once, then one every 1,000 s: bob gets alice's first line, not the third.
+    let server = ServerProcess::start(&[
+        "--limit-loopback",
+        "--flood-burst",
+        "1",
+        "--flood-rate",
+        "0.001",
+    ]);
+    let mut bob = three_lines_at_once(&server);
+    bob.expect_line("alice: one");
+    bob.stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let mut probe = [0u8; 1];
+    assert!(
+        bob.stream.peek(&mut probe).is_err(),
+        "alice's second line came through her empty bucket"
+    );
+}
+
+#[test]
+fn no_flood_limit_turns_flood_control_off() {
+    let server = ServerProcess::start(&[
+        "--limit-loopback",
+        "--flood-burst",
+        "1",
+        "--flood-rate",
+        "0.001",
+        "--no-flood-limit",
+    ]);
+    let mut bob = three_lines_at_once(&server);
+    bob.expect_line("alice: one");
+    bob.expect_line("alice: two");
+    bob.expect_line("alice: three");
+}
+
 #[test]
 fn netcat_style_session_works_against_the_binary() {
     let server = ServerProcess::start(&[]);
