@@ -19,15 +19,14 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::binaries::{SERVER, ServerProcess};
+use common::binaries::ServerProcess;
 
 /// How long the warm-up round lasts.
 const WARM_UP: Duration = Duration::from_secs(3);
@@ -1093,32 +1092,9 @@ fn wait_for_threads(pid: u32, threads: u64) -> Status {
     }
 }
 
-/// The server binary on a free port, with `ALLOCATOR` (as `ServerProcess::start`, which takes
-/// no environment).
+/// The server binary on a free port, with `ALLOCATOR`.
 fn start_server() -> ServerProcess {
-    let mut child = Command::new(SERVER)
-        .args(["--port", "0"])
-        .env("GLIBC_TUNABLES", ALLOCATOR)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chat-server");
-    let stdout = child.stdout.take().expect("the server's stdout");
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the server says where it hosts");
-    let addr = line
-        .split("Hosting on ")
-        .nth(1)
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    ServerProcess { child, addr }
+    ServerProcess::start_with_env(&[], &[("GLIBC_TUNABLES", ALLOCATOR)])
 }
 
 fn env_number(name: &str, default: u64) -> u64 {

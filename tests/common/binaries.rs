@@ -82,10 +82,18 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Starts the server on a free port with `args`, and waits for its `Hosting on` line.
     pub fn start(args: &[&str]) -> ServerProcess {
+        ServerProcess::start_with_env(args, &[])
+    }
+
+    /// As [`start`](Self::start), with environment variables set for the server (such as
+    /// `GLIBC_TUNABLES`).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = Command::new(SERVER)
             .args(["--port", "0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
