@@ -6,11 +6,14 @@
 //! (the `fuzz/` crate) runs the same checks on hostile bytes under libFuzzer, for longer.
 
 use chat::protocol::{
-    ClientFrame, ClientFrameDecoder, END_MARKER, FILE_TAG, FrameError, ServerFrame,
-    ServerFrameDecoder,
+    ClientFrame, ClientFrameDecoder, END_MARKER, FILE_TAG, ServerFrame, ServerFrameDecoder,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
+
+#[path = "common/decoding.rs"]
+mod decoding;
+use decoding::{Decoded, decode_in_pieces, decode_whole};
 
 /// Limits for the round trips: valid frames must fit, so lines get room.
 const ROOMY_LINE: usize = 1024;
@@ -19,83 +22,6 @@ const ROOMY_FILE: u64 = 4096;
 /// Limits for hostile bytes: small, so that the inputs below cross them often.
 const SMALL_LINE: usize = 64;
 const SMALL_FILE: u64 = 512;
-
-/// What a decoder handed out, in order.
-type Decoded<F> = Vec<Result<F, FrameError>>;
-
-/// The two decoders have the same shape; this lets one helper drive either.
-trait Decoder {
-    type Frame;
-    fn feed(&mut self, bytes: &[u8]);
-    fn next_frame(&mut self) -> Option<Result<Self::Frame, FrameError>>;
-    fn buffered(&self) -> usize;
-}
-
-impl Decoder for ClientFrameDecoder {
-    type Frame = ClientFrame;
-    fn feed(&mut self, bytes: &[u8]) {
-        ClientFrameDecoder::feed(self, bytes);
-    }
-    fn next_frame(&mut self) -> Option<Result<ClientFrame, FrameError>> {
-        ClientFrameDecoder::next_frame(self)
-    }
-    fn buffered(&self) -> usize {
-        ClientFrameDecoder::buffered(self)
-    }
-}
-
-impl Decoder for ServerFrameDecoder {
-    type Frame = ServerFrame;
-    fn feed(&mut self, bytes: &[u8]) {
-        ServerFrameDecoder::feed(self, bytes);
-    }
-    fn next_frame(&mut self) -> Option<Result<ServerFrame, FrameError>> {
-        ServerFrameDecoder::next_frame(self)
-    }
-    fn buffered(&self) -> usize {
-        ServerFrameDecoder::buffered(self)
-    }
-}
-
-/// Feeds `bytes` cut into pieces of the sizes in `sizes` (taken in turn, over and over) and takes
-/// out every frame after each piece, as a reader thread does after each read.
-///
-/// After each piece it checks the decoder's memory: at most one unfinished line (`max_line`, and
-/// one byte of slack for a CR). A decoder that stopped at a fatal error keeps what was left of the
-/// piece it stopped in, so from then on that piece may count too.
-fn decode_in_pieces<D: Decoder>(
-    mut decoder: D,
-    max_line: usize,
-    bytes: &[u8],
-    sizes: &[usize],
-) -> Decoded<D::Frame> {
-    assert!(sizes.iter().all(|&size| size > 0), "{sizes:?}");
-    let mut frames = Vec::new();
-    let mut rest = bytes;
-    let mut largest_piece = 0;
-    let mut stopped = false;
-    for &size in sizes.iter().cycle() {
-        if rest.is_empty() {
-            break;
-        }
-        let (piece, tail) = rest.split_at(size.min(rest.len()));
-        decoder.feed(piece);
-        let before = frames.len();
-        frames.extend(std::iter::from_fn(|| decoder.next_frame()));
-        largest_piece = largest_piece.max(piece.len());
-        stopped |= frames[before..]
-            .iter()
-            .any(|frame| frame.as_ref().is_err_and(FrameError::is_fatal));
-        let bound = max_line + 1 + if stopped { largest_piece } else { 0 };
-        assert!(
-            decoder.buffered() <= bound,
-            "{} bytes buffered, bound {bound}",
-            decoder.buffered()
-        );
-        rest = tail;
-    }
-    frames
-}
 
 /// Piece sizes: mostly tiny (cuts between a CR and its LF, inside `<END>`...), some large.
 fn piece_sizes() -> impl Strategy<Value = Vec<usize>> {
@@ -256,11 +182,6 @@ fn check_server_frame_sizes(frames: &Decoded<ServerFrame>) {
     }
 }
 
-fn whole<D: Decoder>(mut decoder: D, bytes: &[u8]) -> Decoded<D::Frame> {
-    decoder.feed(bytes);
-    std::iter::from_fn(|| decoder.next_frame()).collect()
-}
-
 proptest! {
     // 256 cases per property keep this file at a few seconds in a debug build.
     #![proptest_config(ProptestConfig::with_cases(256))]
@@ -311,7 +232,7 @@ proptest! {
         bytes in hostile_bytes(),
         sizes in piece_sizes(),
     ) {
-        let at_once = whole(ClientFrameDecoder::new(SMALL_LINE, SMALL_FILE), &bytes);
+        let at_once = decode_whole(ClientFrameDecoder::new(SMALL_LINE, SMALL_FILE), &bytes);
         let decoder = ClientFrameDecoder::new(SMALL_LINE, SMALL_FILE);
         prop_assert_eq!(decode_in_pieces(decoder, SMALL_LINE, &bytes, &sizes), at_once);
     }
@@ -321,7 +242,7 @@ proptest! {
         bytes in hostile_bytes(),
         sizes in piece_sizes(),
     ) {
-        let at_once = whole(ServerFrameDecoder::new(SMALL_LINE, SMALL_FILE), &bytes);
+        let at_once = decode_whole(ServerFrameDecoder::new(SMALL_LINE, SMALL_FILE), &bytes);
         let decoder = ServerFrameDecoder::new(SMALL_LINE, SMALL_FILE);
         prop_assert_eq!(decode_in_pieces(decoder, SMALL_LINE, &bytes, &sizes), at_once);
     }
