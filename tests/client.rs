@@ -10,57 +10,23 @@ mod common;
 
 use std::fs;
 
-use common::binaries::{ClientProcess, FakePeer, FakeServer, TestDir};
+use common::binaries::{Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir};
 
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
 const GREETING_SHOWN: &str = "[INFO] Welcome to chat. Please enter your username.\n";
 const JOINED_AS_ALICE: &str =
     "[INFO] Joined as alice. Type a message, /file PATH to send a file, exit to leave.\n";
 const PROMPT: &str = "Enter your username: ";
-/// Deep enough that `../../x` from it is still inside the test's folder.
-const DOWNLOADS: &str = "a/b/downloads";
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
 
-/// A client joined as `alice` to a fake server. Fields drop in order: the client first.
-struct Chat {
-    client: ClientProcess,
-    peer: FakePeer,
-    _server: FakeServer,
-    dir: TestDir,
-}
-
-/// Starts a client with `--name alice` and more `args`, and walks it through the handshake.
+/// A client started with `--name alice` and more `args`, through the handshake.
 fn join_as_alice(test: &str, args: &[&str]) -> Chat {
-    let dir = TestDir::new(test);
-    let server = FakeServer::start();
-    let port = server.port();
-    let mut all_args = vec!["--port", &port, "--name", "alice", "--downloads", DOWNLOADS];
-    all_args.extend_from_slice(args);
-    let mut client = ClientProcess::start(&dir, &all_args);
-    let mut peer = server.accept();
-    peer.welcome("alice");
-    client.expect("[INFO] Online: alice\n");
-    Chat {
-        client,
-        peer,
-        _server: server,
-        dir,
-    }
+    Chat::join_as_alice(test, args)
 }
 
 /// A client started without `--name`, connected, and not greeted yet.
 fn connect_without_name(test: &str) -> Chat {
-    let dir = TestDir::new(test);
-    let server = FakeServer::start();
-    let port = server.port();
-    let client = ClientProcess::start(&dir, &["--port", &port, "--downloads", DOWNLOADS]);
-    let peer = server.accept();
-    Chat {
-        client,
-        peer,
-        _server: server,
-        dir,
-    }
+    Chat::connect(test, &[])
 }
 
 /// A file frame from the server.

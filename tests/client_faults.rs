@@ -22,10 +22,10 @@ mod common;
 use std::fs;
 use std::os::unix::fs::symlink;
 
-use common::binaries::{ClientProcess, FakePeer, FakeServer, TestDir, peak_rss_kib, rss_kib};
+use common::binaries::{
+    Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir, peak_rss_kib, rss_kib,
+};
 
-/// Deep enough that `../../../x` from it is still inside the test's folder.
-const DOWNLOADS: &str = "a/b/downloads";
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
 /// What the client may hold at its peak: its own few MiB, a read buffer and a line of 64 KiB
 /// each, with room to spare. Well under what the memory tests send.
@@ -37,30 +37,9 @@ const CHUNK: usize = 1024 * 1024;
 const CONNECTION_LOST: &str = "[ERROR] connection lost\n";
 const REFUSED: &str = "[ERROR] refused a frame from the server: ";
 
-/// A client joined as `alice` to a fake server. Fields drop in order: the client first.
-struct Chat {
-    client: ClientProcess,
-    peer: FakePeer,
-    _server: FakeServer,
-    dir: TestDir,
-}
-
-/// Starts a client with `--name alice` and walks it through the handshake.
+/// A client joined as `alice` to a fake server, in a folder of its own.
 fn join_as_alice(test: &str) -> Chat {
-    let dir = TestDir::new(&format!("faults_{test}"));
-    let server = FakeServer::start();
-    let port = server.port();
-    let args = ["--port", &port, "--name", "alice", "--downloads", DOWNLOADS];
-    let mut client = ClientProcess::start(&dir, &args);
-    let mut peer = server.accept();
-    peer.welcome("alice");
-    client.expect("[INFO] Online: alice\n");
-    Chat {
-        client,
-        peer,
-        _server: server,
-        dir,
-    }
+    Chat::join_as_alice(&format!("faults_{test}"), &[])
 }
 
 impl Chat {

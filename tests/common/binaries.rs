@@ -358,6 +358,48 @@ impl FakePeer {
     }
 }
 
+/// Where the client's downloads go in the tests with a fake server: deep enough that
+/// `../../../x` from it is still inside the test's folder.
+pub const DOWNLOADS: &str = "a/b/downloads";
+
+/// A real `chat-client` connected to a fake server. Fields drop in order: the client first.
+pub struct Chat {
+    pub client: ClientProcess,
+    pub peer: FakePeer,
+    pub server: FakeServer,
+    pub dir: TestDir,
+}
+
+impl Chat {
+    /// Starts a client in a folder of its own with `--downloads DOWNLOADS` and `args`, and
+    /// accepts its connection; nothing is said to it yet.
+    pub fn connect(test: &str, args: &[&str]) -> Chat {
+        let dir = TestDir::new(test);
+        let server = FakeServer::start();
+        let port = server.port();
+        let mut all_args = vec!["--port", &port, "--downloads", DOWNLOADS];
+        all_args.extend_from_slice(args);
+        let client = ClientProcess::start(&dir, &all_args);
+        let peer = server.accept();
+        Chat {
+            client,
+            peer,
+            server,
+            dir,
+        }
+    }
+
+    /// Starts a client with `--name alice` and `args`, and walks it through the handshake.
+    pub fn join_as_alice(test: &str, args: &[&str]) -> Chat {
+        let mut all_args = vec!["--name", "alice"];
+        all_args.extend_from_slice(args);
+        let mut chat = Chat::connect(test, &all_args);
+        chat.peer.welcome("alice");
+        chat.client.expect("[INFO] Online: alice\n");
+        chat
+    }
+}
+
 /// Sends `signal` (`STOP`, `CONT`, ...) to a process with kill(1): the tests need no libc.
 pub fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
