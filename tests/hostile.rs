@@ -16,19 +16,10 @@ use std::time::Duration;
 
 use chat::server::Config;
 use common::binaries::{ClientProcess, ServerProcess, TestDir, peak_rss_kib, rss_kib};
-use common::{TIMEOUT, TestClient, alice_and_bob, sized_file, start_server};
+use common::{TIMEOUT, TestClient, alice_and_bob, alice_bob_and_carol, sized_file, start_server};
 
 /// The server's answer to a line holding a control character.
 const CONTROL_REFUSED: &str = "[ERROR]:control characters are not allowed";
-
-/// A server with alice, bob and carol joined, every `[JOIN]` read.
-fn alice_bob_and_carol(config: Config) -> (common::TestServer, [TestClient; 3]) {
-    let (server, mut alice, mut bob) = alice_and_bob(config);
-    let carol = TestClient::join(server.addr, "carol");
-    alice.expect_line("[JOIN]:carol");
-    bob.expect_line("[JOIN]:carol");
-    (server, [alice, bob, carol])
-}
 
 /// Writes `bytes` one write call per byte, each sent at once (no Nagle coalescing).
 fn send_byte_at_a_time(client: &mut TestClient, bytes: &[u8]) {

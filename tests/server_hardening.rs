@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chat::server::{self, Config, FloodLimit, ServerError};
-use common::{TestClient, sized_file, start_server};
+use common::{alice_and_bob, alice_bob_and_carol, sized_file};
 
 // ---------------------------------------------------------------------------------------------
 // Flood control
@@ -24,10 +24,7 @@ fn flood_config(burst: u32, per_second: f64) -> Config {
 
 #[test]
 fn flooding_client_is_slowed_down_but_nothing_is_dropped() {
-    let server = start_server(flood_config(2, 20.0));
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut bob = TestClient::join(server.addr, "bob");
-    alice.expect_line("[JOIN]:bob");
+    let (_server, mut alice, mut bob) = alice_and_bob(flood_config(2, 20.0));
 
     let started = Instant::now();
     let flood: String = (0..12).map(|i| format!("m{i}\n")).collect();
@@ -42,13 +39,7 @@ fn flooding_client_is_slowed_down_but_nothing_is_dropped() {
 
 #[test]
 fn a_flooding_client_does_not_slow_down_the_others() {
-    let server = start_server(flood_config(1, 10.0));
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut bob = TestClient::join(server.addr, "bob");
-    let mut carol = TestClient::join(server.addr, "carol");
-    alice.expect_line("[JOIN]:bob");
-    alice.expect_line("[JOIN]:carol");
-    bob.expect_line("[JOIN]:carol");
+    let (_server, [mut alice, mut bob, mut carol]) = alice_bob_and_carol(flood_config(1, 10.0));
 
     // Alice's 20 lines take about 2 s to get through her bucket ...
     let flood: String = (0..20).map(|i| format!("m{i}\n")).collect();
@@ -74,16 +65,13 @@ fn a_flooding_client_does_not_slow_down_the_others() {
 #[test]
 fn loopback_clients_are_not_flood_limited_by_default() {
     // One frame at once and then one every 1,000 s: a limited client would stall for good.
-    let server = start_server(Config {
+    let (_server, mut alice, mut bob) = alice_and_bob(Config {
         flood_limit: Some(FloodLimit {
             burst: 1,
             per_second: 0.001,
         }),
         ..Config::default()
     });
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut bob = TestClient::join(server.addr, "bob");
-    alice.expect_line("[JOIN]:bob");
     alice.send(b"one\ntwo\nthree\n");
     bob.expect_line("alice: one");
     bob.expect_line("alice: two");
@@ -105,13 +93,7 @@ fn file_memory_config() -> Config {
 
 #[test]
 fn a_file_that_does_not_fit_in_file_memory_waits_for_room() {
-    let server = start_server(file_memory_config());
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut bob = TestClient::join(server.addr, "bob");
-    let mut carol = TestClient::join(server.addr, "carol");
-    alice.expect_line("[JOIN]:bob");
-    alice.expect_line("[JOIN]:carol");
-    bob.expect_line("[JOIN]:carol");
+    let (server, [mut alice, mut bob, mut carol]) = alice_bob_and_carol(file_memory_config());
 
     // Alice announces a file of the whole budget and sends half of it: the budget is taken.
     let big: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
@@ -147,10 +129,7 @@ fn a_file_that_does_not_fit_in_file_memory_waits_for_room() {
 
 #[test]
 fn file_memory_is_given_back_once_every_receiver_has_the_file() {
-    let server = start_server(file_memory_config());
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut bob = TestClient::join(server.addr, "bob");
-    alice.expect_line("[JOIN]:bob");
+    let (server, mut alice, mut bob) = alice_and_bob(file_memory_config());
     let data = vec![7u8; 300_000];
     for i in 0..5 {
         alice.send(&sized_file(&format!("f{i}.bin"), &data));
@@ -181,18 +160,12 @@ fn a_file_memory_bound_below_the_largest_file_is_refused() {
 fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
     // A 16 MiB file is more than a loopback socket's kernel buffers hold, so while bob does not
     // read, most of it waits in his queue, far past its 1 KiB bound.
-    let server = start_server(Config {
+    let (_server, [mut alice, mut bob, mut carol]) = alice_bob_and_carol(Config {
         send_queue: 1024,
         max_file_size: 16 * MIB,
         max_file_memory: 16 * MIB,
         ..Config::default()
     });
-    let mut alice = TestClient::join(server.addr, "alice");
-    let mut bob = TestClient::join(server.addr, "bob");
-    let mut carol = TestClient::join(server.addr, "carol");
-    alice.expect_line("[JOIN]:bob");
-    alice.expect_line("[JOIN]:carol");
-    bob.expect_line("[JOIN]:carol");
 
     let data: Vec<u8> = (0..16 * MIB).map(|i| (i % 253) as u8).collect();
     let header = format!("[FILE]:alice:big.bin:{}", 16 * MIB);

@@ -216,3 +216,12 @@ pub fn alice_and_bob(config: Config) -> (TestServer, TestClient, TestClient) {
     alice.expect_line("[JOIN]:bob");
     (server, alice, bob)
 }
+
+/// A server with alice, bob and carol joined, every `[JOIN]` read.
+pub fn alice_bob_and_carol(config: Config) -> (TestServer, [TestClient; 3]) {
+    let (server, mut alice, mut bob) = alice_and_bob(config);
+    let carol = TestClient::join(server.addr, "carol");
+    alice.expect_line("[JOIN]:carol");
+    bob.expect_line("[JOIN]:carol");
+    (server, [alice, bob, carol])
+}
