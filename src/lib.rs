@@ -4,6 +4,8 @@
 //! broadcaster in [`server`] -> each client's outbound queue -> socket. [`client`] is the terminal
 //! side: it turns stdin lines into frames and server frames into the lines a person reads.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod protocol;
 pub mod server;
