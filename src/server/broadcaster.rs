@@ -1,0 +1,242 @@
+//! The broadcaster: one thread that owns the list of joined clients and decides who gets what.
+//!
+//! It takes events one at a time from the readers, in one global order, and routes the frame
+//! each one makes into the current [`Turn`]. When no more events are waiting (or the turn is
+//! full), every client gets its share of the turn as one item in its outbound queue. It never
+//! touches a socket and never waits for a client: a client whose queue is full is dropped.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use super::ClientId;
+use super::event::{Event, JoinAnswer};
+use super::queue::Outbound;
+use super::transcript::Transcript;
+use super::turn::{Audience, Encoded, Turn};
+use crate::protocol::ServerFrame;
+
+/// Events the broadcaster routes in one turn at most.
+const MAX_TURN: usize = 256;
+/// How long a turn that holds a join waits for more events before it ends. Every turn wakes
+/// every writer, and joins come in storms (a class logging in at once): gathering them into
+/// fewer turns is worth delaying a `[JOIN]` notice by a millisecond. A newcomer's own
+/// `[WELCOME]` is not delayed.
+const JOIN_GATHER: Duration = Duration::from_millis(1);
+/// How long a turn waits for more events before it ends while a burst is on (the turn, or the
+/// one before it, holds two events or more). Under a burst, bigger turns mean fewer wakes of
+/// every writer; a lone message in a quiet chat does not wait at all.
+const BURST_GATHER: Duration = Duration::from_micros(50);
+
+/// A joined client, as the broadcaster knows it.
+struct Client {
+    name: String,
+    outbound: Outbound,
+    /// Where this client's share of the turn being built starts (it may join mid-turn).
+    since: usize,
+}
+
+/// A client that left during the turn being built: it still gets what was routed to it before.
+struct Departed {
+    id: ClientId,
+    outbound: Outbound,
+    share_start: usize,
+    share_end: usize,
+}
+
+pub(super) struct Broadcaster {
+    /// Joined clients by id; ids grow, so this is the order in which they connected.
+    clients: BTreeMap<ClientId, Client>,
+    /// Lower-cased names of the joined clients: names are unique regardless of case.
+    names: HashSet<String>,
+    transcript: Transcript,
+    turn: Turn,
+    departed: Vec<Departed>,
+}
+
+impl Broadcaster {
+    pub(super) fn new(transcript: Transcript) -> Broadcaster {
+        Broadcaster {
+            clients: BTreeMap::new(),
+            names: HashSet::new(),
+            transcript,
+            turn: Turn::default(),
+            departed: Vec::new(),
+        }
+    }
+
+    /// The loop at the heart of the server. It takes events one at a time, in one global order,
+    /// routing each frame into the current turn; when no more events are waiting (or the turn is
+    /// full), every client gets its share of the turn in one queue item.
+    pub(super) fn run(mut self, events: Receiver<Event>) {
+        // Whether the last turn held more than one event: a burst is on.
+        let mut burst = false;
+        'events: while let Ok(event) = events.recv() {
+            // A turn with a join, or during a burst, waits a moment for more events (see
+            // `JOIN_GATHER` and `BURST_GATHER`); a lone message in a quiet chat goes out at once.
+            let started = Instant::now();
+            let mut gather_until = None;
+            let mut handled = 0;
+            let mut next = Some(event);
+            while let Some(event) = next {
+                let wait = match event {
+                    Event::Join { .. } => Some(JOIN_GATHER),
+                    _ if burst || handled > 0 => Some(BURST_GATHER),
+                    _ => None,
+                };
+                gather_until = gather_until.max(wait.map(|wait| started + wait));
+                handled += 1;
+                if !self.handle(event) {
+                    break 'events;
+                }
+                next = match (self.turn.len() < MAX_TURN, gather_until) {
+                    (false, _) => None,
+                    (true, None) => events.try_recv().ok(),
+                    (true, Some(until)) => events.recv_deadline(until).ok(),
+                };
+            }
+            burst = handled > 1;
+            self.end_turn();
+        }
+        self.end_turn();
+        // Each writer sends what is queued, then the goodbye, then closes its connection.
+        let goodbye = ServerFrame::Error("server is shutting down".into());
+        for client in self.clients.values() {
+            client.outbound.close_with(&goodbye);
+        }
+    }
+
+    /// Routes one event. False for `Shutdown`.
+    fn handle(&mut self, event: Event) -> bool {
+        match event {
+            Event::Join {
+                id,
+                name,
+                outbound,
+                reply,
+            } => {
+                let answer = self.join(id, name, outbound);
+                let _ = reply.send(answer);
+            }
+            Event::Message { id, text } => {
+                if let Some(from) = self.name_of(id) {
+                    self.transcript.record(&format!("{from}: {text}"));
+                    self.route(Audience::AllBut(id), ServerFrame::Message { from, text });
+                }
+            }
+            Event::File {
+                id,
+                name,
+                data,
+                memory,
+            } => {
+                if let Some(from) = self.name_of(id) {
+                    log::info!("[Notification] File '{name}' transferred.");
+                    let size = data.len();
+                    let line = format!("[Notification] File '{name}' ({size} bytes) from {from}.");
+                    self.transcript.record(&line);
+                    self.route(Audience::AllBut(id), ServerFrame::File { from, name, data });
+                    self.turn.hold_file(memory);
+                }
+            }
+            Event::Leave { id } => self.remove(id),
+            Event::Shutdown => return false,
+        }
+        true
+    }
+
+    fn name_of(&self, id: ClientId) -> Option<String> {
+        // None when the client was dropped while its frame was on the way.
+        self.clients.get(&id).map(|client| client.name.clone())
+    }
+
+    /// Adds a client under `name` unless the name is taken in any case.
+    fn join(&mut self, id: ClientId, name: String, outbound: Outbound) -> JoinAnswer {
+        if self.names.contains(&name.to_ascii_lowercase()) {
+            return JoinAnswer::NameTaken;
+        }
+        let mut users: Vec<&str> = self.clients.values().map(|c| c.name.as_str()).collect();
+        // In connection order, the new user too: who connected earlier may join later.
+        users.insert(self.clients.range(..id).count(), &name);
+        let users = users.into_iter().map(String::from).collect();
+        let welcome = outbound
+            .push_frame(&ServerFrame::Welcome(name.clone()))
+            .and_then(|()| outbound.push_frame(&ServerFrame::Users(users)));
+        if welcome.is_err() {
+            return JoinAnswer::QueueFull;
+        }
+        self.names.insert(name.to_ascii_lowercase());
+        let since = self.turn.len();
+        let client = Client {
+            name: name.clone(),
+            outbound,
+            since,
+        };
+        self.clients.insert(id, client);
+        log::info!("[+] {name} is connected.");
+        self.transcript
+            .record(&format!("{name} has joined the chat room."));
+        self.route(Audience::AllBut(id), ServerFrame::Join(name));
+        JoinAnswer::Welcome
+    }
+
+    /// Removes a client, if it is still here, and tells the others. It still gets what was
+    /// routed to it earlier in this turn.
+    fn remove(&mut self, id: ClientId) {
+        if let Some(client) = self.forget(id) {
+            self.departed.push(Departed {
+                id,
+                outbound: client.outbound,
+                share_start: client.since,
+                share_end: self.turn.len(),
+            });
+            self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
+        }
+    }
+
+    fn forget(&mut self, id: ClientId) -> Option<Client> {
+        let client = self.clients.remove(&id)?;
+        self.names.remove(&client.name.to_ascii_lowercase());
+        log::info!("[-] {} is disconnected.", client.name);
+        self.transcript
+            .record(&format!("{} has left the chat.", client.name));
+        Some(client)
+    }
+
+    /// Adds `frame` to this turn for `audience`. Encoded once, shared by every queue.
+    fn route(&mut self, audience: Audience, frame: ServerFrame) {
+        self.turn.push(audience, Encoded::new(frame));
+    }
+
+    /// Gives every client its share of the turn in one queue item. A client whose queue would
+    /// overflow is dropped, and the others are told with `[LEAVE]` in a new turn (which may in
+    /// turn overflow someone else).
+    fn end_turn(&mut self) {
+        while !self.turn.is_empty() {
+            let turn = Arc::new(std::mem::take(&mut self.turn));
+            let len = turn.len();
+            let mut overflowed = Vec::new();
+            for (&id, client) in &mut self.clients {
+                let share = turn.share(id, client.since..len);
+                client.since = 0;
+                if share.mine.frames > 0 && client.outbound.push_share(&turn, share).is_err() {
+                    overflowed.push(id);
+                }
+            }
+            for departed in std::mem::take(&mut self.departed) {
+                let share = turn.share(departed.id, departed.share_start..departed.share_end);
+                if share.mine.frames > 0 {
+                    let _ = departed.outbound.push_share(&turn, share);
+                }
+            }
+            for id in overflowed {
+                log::warn!("dropping client {id}: send queue exceeded");
+                if let Some(client) = self.forget(id) {
+                    self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
+                }
+            }
+        }
+    }
+}

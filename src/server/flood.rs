@@ -1,0 +1,68 @@
+//! Flood control for one client: a token bucket.
+//!
+//! The bucket holds up to `burst` tokens and refills at `per_second`. Each frame takes a token; a
+//! frame that finds none waits until one has grown back. The reader sleeps for that wait, so a
+//! flooding client slows down itself and nobody else. Pure arithmetic on instants: the tests
+//! pass the clock in.
+
+use std::time::{Duration, Instant};
+
+use super::FloodLimit;
+
+pub(super) struct TokenBucket {
+    limit: FloodLimit,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    pub(super) fn new(limit: FloodLimit, now: Instant) -> TokenBucket {
+        TokenBucket {
+            limit,
+            tokens: f64::from(limit.burst),
+            last: now,
+        }
+    }
+
+    /// Takes a token for a frame arriving at `now`; returns how long the frame must wait.
+    pub(super) fn take(&mut self, now: Instant) -> Duration {
+        let grown = now.saturating_duration_since(self.last).as_secs_f64() * self.limit.per_second;
+        self.tokens = (self.tokens + grown).min(f64::from(self.limit.burst)) - 1.0;
+        self.last = now;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            // The token is owed; after the wait it will have grown back.
+            Duration::from_secs_f64(-self.tokens / self.limit.per_second)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_bucket_lets_a_burst_through_then_paces_frames() {
+        let limit = FloodLimit {
+            burst: 3,
+            per_second: 2.0,
+        };
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(limit, start);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(start), Duration::ZERO);
+        }
+        // The fourth frame at once waits for one token: half a second.
+        assert_eq!(bucket.take(start), Duration::from_millis(500));
+        // It waited; the frame after it waits another half second.
+        let later = start + Duration::from_millis(500);
+        assert_eq!(bucket.take(later), Duration::from_millis(500));
+        // After a long pause the bucket is full again, but no fuller than the burst.
+        let much_later = later + Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(bucket.take(much_later), Duration::ZERO);
+        }
+        assert!(bucket.take(much_later) > Duration::ZERO);
+    }
+}
