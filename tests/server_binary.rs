@@ -93,6 +93,23 @@ fn bad_option_gives_one_line_and_the_usage_with_status_2() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn argument_that_is_not_utf8_is_a_bad_command_line_not_a_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    for args in [
+        &[OsStr::from_bytes(b"\xff")][..],
+        &[OsStr::new("--log"), OsStr::from_bytes(b"chat\xff.log")],
+    ] {
+        let out = Command::new(SERVER).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("chat-server: "), "{stderr}");
+        assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    }
+}
+
 #[test]
 fn port_already_taken_is_a_one_line_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

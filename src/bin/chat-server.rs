@@ -1,11 +1,13 @@
 //! `chat-server`: parses the command line, binds the listener and hands it to `chat::server`.
 
+use std::ffi::OsString;
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
 use chat::server::{self, Config, FloodLimit};
+use chat::{DEFAULT_HOST, DEFAULT_PORT};
 use getopts::{Matches, Options};
 
 const USAGE: &str = "Usage: chat-server [options]";
@@ -16,13 +18,13 @@ fn options() -> Options {
     opts.optopt(
         "H",
         "host",
-        "address to listen on (default 127.0.0.1)",
+        &format!("address to listen on (default {DEFAULT_HOST})"),
         "HOST",
     );
     opts.optopt(
         "p",
         "port",
-        "port to listen on, 0 for any free one (default 12345)",
+        &format!("port to listen on, 0 for any free one (default {DEFAULT_PORT})"),
         "PORT",
     );
     opts.optopt(
@@ -134,7 +136,7 @@ enum Command {
     },
 }
 
-fn parse(args: &[String]) -> Result<Command, String> {
+fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
     let matches = options().parse(args).map_err(|e| e.to_string())?;
     if matches.opt_present("help") {
         return Ok(Command::Help);
@@ -201,8 +203,8 @@ fn parse(args: &[String]) -> Result<Command, String> {
     Ok(Command::Serve {
         host: matches
             .opt_str("host")
-            .unwrap_or_else(|| "127.0.0.1".into()),
-        port: number(&matches, "port")?.unwrap_or(12345),
+            .unwrap_or_else(|| DEFAULT_HOST.into()),
+        port: number(&matches, "port")?.unwrap_or(DEFAULT_PORT),
         config,
     })
 }
@@ -219,8 +221,8 @@ fn number<T: FromStr>(matches: &Matches, name: &str) -> Result<Option<T>, String
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (host, port, config) = match parse(&args) {
+    // args_os: an argument that is not UTF-8 becomes a parse error, not a panic.
+    let (host, port, config) = match parse(std::env::args_os().skip(1)) {
         Ok(Command::Serve { host, port, config }) => (host, port, config),
         Ok(Command::Help) => {
             print!("{}", options().usage(USAGE));

@@ -40,8 +40,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
-            host: "127.0.0.1".to_owned(),
-            port: 12345,
+            host: crate::DEFAULT_HOST.to_owned(),
+            port: crate::DEFAULT_PORT,
             name: None,
             downloads: PathBuf::from("."),
             log: Some(PathBuf::from("chat_log.txt")),
