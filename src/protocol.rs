@@ -52,7 +52,9 @@ pub const EXIT_COMMAND: &str = "exit";
 /// The tag that starts a file header, in both directions.
 pub const FILE_TAG: &str = "[FILE]:";
 
-/// The line that ends a file.
-pub const END_MARKER: &str = "<END>";
-/// The line after the bytes of a file frame.
-pub const END_LINE: &[u8] = b"<END>\n";
+/// The line that ends a file, spelled once: [`END_MARKER`] and [`END_LINE`] are its two forms.
+const END: &str = "<END>\n";
+/// The line that ends a file, without its LF.
+pub const END_MARKER: &str = END.trim_ascii_end();
+/// The line after the bytes of a file frame, LF included.
+pub const END_LINE: &[u8] = END.as_bytes();

@@ -2,7 +2,7 @@
 //! and the bytes each one is on the wire. This is the last step of the data flow on the way out:
 //! the server's writer and the client send `encode`d frames. The decoders turn the bytes back.
 
-use super::{END_LINE, END_MARKER, EXIT_COMMAND, FILE_TAG};
+use super::{END_LINE, EXIT_COMMAND, FILE_TAG};
 
 /// A frame a client sends to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl ClientFrame {
             ClientFrame::Empty => b"\n".to_vec(),
             ClientFrame::Exit => line(EXIT_COMMAND),
             ClientFrame::File { name, data } => {
-                file_frame(&format!("{FILE_TAG}{name}:{}", data.len()), data)
+                file_frame(line(&format!("{FILE_TAG}{name}:{}", data.len())), data)
             }
         }
     }
@@ -70,10 +70,7 @@ impl ServerFrame {
             ServerFrame::Join(name) => line(&format!("[JOIN]:{name}")),
             ServerFrame::Leave(name) => line(&format!("[LEAVE]:{name}")),
             ServerFrame::File { from, name, data } => {
-                let mut out = file_header(from, name, data.len());
-                out.extend_from_slice(data);
-                out.extend_from_slice(END_LINE);
-                out
+                file_frame(file_header(from, name, data.len()), data)
             }
             ServerFrame::Error(text) => line(&format!("[ERROR]:{text}")),
         }
@@ -87,20 +84,20 @@ pub fn file_header(from: &str, name: &str, size: usize) -> Vec<u8> {
     line(&format!("{FILE_TAG}{from}:{name}:{size}"))
 }
 
+/// A whole file frame, in either direction: its `header` line (LF included), the bytes, and
+/// [`END_LINE`].
+fn file_frame(header: Vec<u8>, data: &[u8]) -> Vec<u8> {
+    let mut out = header;
+    out.reserve_exact(data.len() + END_LINE.len());
+    out.extend_from_slice(data);
+    out.extend_from_slice(END_LINE);
+    out
+}
+
 /// `text` and an LF.
 fn line(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 1);
     out.extend_from_slice(text.as_bytes());
-    out.push(b'\n');
-    out
-}
-
-fn file_frame(header: &str, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(header.len() + data.len() + END_MARKER.len() + 2);
-    out.extend_from_slice(header.as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(data);
-    out.extend_from_slice(END_MARKER.as_bytes());
     out.push(b'\n');
     out
 }
