@@ -3,6 +3,12 @@
 //! over loopback (fanout, latency, idle, file), prints one `key=value` line and one line for
 //! people per run, and at the end a table of medians against the targets. It exits non-zero
 //! when any correctness check fails or anything times out. See docs/PERFORMANCE.md.
+//!
+//! The bench builds anywhere std does; its readings of CPU time, memory and threads are taken on
+//! Linux only (readings.rs), and print `n/a` elsewhere.
+
+// Only readings.rs's calls into the C library need unsafe code, and say so there.
+#![deny(unsafe_code)]
 
 mod conn;
 mod fanout;
@@ -10,6 +16,7 @@ mod file;
 mod gate;
 mod idle;
 mod latency;
+mod readings;
 mod report;
 mod target;
 
@@ -176,7 +183,7 @@ impl Case {
         }
     }
 
-    fn run(&self, server: &mut Running, tag: &str, fd_limit: u64) -> Result<Rep, String> {
+    fn run(&self, server: &mut Running, tag: &str, fd_limit: Option<u64>) -> Result<Rep, String> {
         match self {
             Case::Fanout { n, m } => fanout::run(server, *n, *m, tag),
             Case::Latency(plan) => latency::run(server, plan, tag),
@@ -393,7 +400,7 @@ fn main() -> ExitCode {
         }
     };
     // Before the server starts, so that it inherits the raised limit.
-    let fd_limit = target::raise_open_file_limit();
+    let fd_limit = readings::raise_open_file_limit();
     match &settings.target {
         Target::Spawn { server, .. } => {
             println!("# server: {} (started per run)", server.display())
@@ -401,6 +408,9 @@ fn main() -> ExitCode {
         Target::Attach { addr } => {
             println!("# server: running at {addr}; its memory, threads and CPU are not read")
         }
+    }
+    if !readings::MEASURED {
+        println!("# CPU time, server memory and threads, open-file limit: not measured here");
     }
 
     let mut failed = false;
@@ -459,7 +469,12 @@ fn main() -> ExitCode {
 }
 
 /// One run of a case, on a fresh server when the bench starts them.
-fn run_once(case: &Case, target: &Target, run: usize, fd_limit: u64) -> Result<Rep, String> {
+fn run_once(
+    case: &Case,
+    target: &Target,
+    run: usize,
+    fd_limit: Option<u64>,
+) -> Result<Rep, String> {
     let mut server = target.start()?;
     // Names unique to this run, so that runs against one running server never collide; short,
     // since every message carries its sender's name.
