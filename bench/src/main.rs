@@ -1,8 +1,9 @@
 //! `chat-bench`: the load generator behind `make bench`. It starts the release `chat-server`
-//! (one fresh process per run, on port 0) or talks to a running one, runs the cases of issue 3
-//! over loopback (fanout, latency, idle, file), prints one `key=value` line and one line for
-//! people per run, and at the end a table of medians against the targets. It exits non-zero
-//! when any correctness check fails or anything times out. See docs/PERFORMANCE.md.
+//! (one fresh process per run, on port 0) or talks to a running one, runs four cases over
+//! loopback (fanout, latency, idle, file) at the sizes the performance targets are set for,
+//! prints one `key=value` line and one line for people per run, and at the end a table of
+//! medians against the targets. It exits non-zero when any correctness check fails or anything
+//! times out. See docs/PERFORMANCE.md.
 //!
 //! The bench builds anywhere std does; its readings of CPU time, memory and threads are taken on
 //! Linux only (readings.rs), and print `n/a` elsewhere.
@@ -100,7 +101,7 @@ enum Case {
 }
 
 impl Case {
-    /// The cases at the sizes of issue 3, or the small ones of `--quick`.
+    /// The cases at the sizes the targets are set for, or the small ones of `--quick`.
     fn all(quick: bool) -> Vec<Case> {
         let latency = |warmup, duration| {
             Case::Latency(latency::Plan {
@@ -192,7 +193,8 @@ impl Case {
         }
     }
 
-    /// The figures in the final table, with the targets of issue 3 at the issue's sizes.
+    /// The figures in the final table, each with its target when the case runs at the sizes
+    /// that target is set for (docs/PERFORMANCE.md); at other sizes a figure has none.
     fn rows(&self) -> Vec<Row> {
         use report::{count, kib, mb_per_s, micros, millions, millis, percent, seconds};
         let row = |key, what, show, goal| Row {
@@ -214,8 +216,8 @@ impl Case {
                 ]
             }
             Case::Latency(plan) => {
-                let issue = plan.clients == 50 && plan.rate == 2000;
-                let goal = |goal| if issue { goal } else { Goal::None };
+                let target_sizes = plan.clients == 50 && plan.rate == 2000;
+                let goal = |goal| if target_sizes { goal } else { Goal::None };
                 vec![
                     row("p50_us", "one-way p50", micros, Goal::None),
                     row("p99_us", "one-way p99", micros, goal(Goal::AtMost(900.0))),
@@ -253,8 +255,8 @@ impl Case {
                 ]
             }
             Case::File { receivers, size } => {
-                let issue = *receivers == 4 && *size == 16 << 20;
-                let goal = if issue {
+                let target_sizes = *receivers == 4 && *size == 16 << 20;
+                let goal = if target_sizes {
                     Goal::AtLeast(800.0)
                 } else {
                     Goal::None

@@ -52,7 +52,7 @@ pub struct Row {
     pub goal: Goal,
 }
 
-/// The target a figure should meet (issue 3), for the sizes the issue names.
+/// The target a figure should meet, at the sizes it is set for (docs/PERFORMANCE.md).
 #[derive(Clone, Copy)]
 pub enum Goal {
     None,
