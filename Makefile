@@ -29,13 +29,16 @@ run-server:
 run-client:
 	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
 
+# The whole workspace: the library and its binaries, and bench/, whose quick run
+# (bench/tests/bench_quick.rs) keeps the bench working.
 test:
-	$(CARGO) test
+	$(CARGO) test --workspace
 
-# The bench starts target/release/chat-server itself, so both are built first.
+# The bench (the chat-bench package in bench/) starts target/release/chat-server itself, so the
+# server is built first; the bench lands beside it in the shared target directory.
 bench:
 	$(CARGO) build --release
-	@$(CARGO) run --quiet --release --bin chat-bench -- $(BENCH_ARGS)
+	@$(CARGO) run --quiet --release --package chat-bench -- $(BENCH_ARGS)
 
 # Not part of `make test`: it takes minutes. SOAK_SECONDS, SOAK_CLIENTS and SOAK_SEED are read
 # from the environment (`make soak SOAK_SECONDS=10` passes them too).
@@ -44,7 +47,7 @@ soak:
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
