@@ -41,8 +41,10 @@ mod flood;
 mod handshake;
 mod queue;
 mod reader;
+mod receiving;
 mod stop;
 mod transcript;
+mod transfer;
 mod turn;
 mod writer;
 

@@ -132,11 +132,12 @@ fn three_lines_at_once(server: &ServerProcess) -> TestClient {
 
 #[test]
 fn limit_loopback_applies_the_flood_options() {
-    // One frame at once, then one every 1,000 s: bob gets alice's first line, not the third.
+    // Two frames at once (her name and her first line: flood control counts from the first
+    // byte), then one every 1,000 s: bob gets alice's first line, not the second.
     let server = ServerProcess::start(&[
         "--limit-loopback",
         "--flood-burst",
-        "1",
+        "2",
         "--flood-rate",
         "0.001",
     ]);
