@@ -132,7 +132,8 @@ enum Command {
     Serve {
         host: String,
         port: u16,
-        config: Config,
+        /// Boxed: a `Config` is some 200 bytes, the other variants none.
+        config: Box<Config>,
     },
 }
 
@@ -205,7 +206,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
             .opt_str("host")
             .unwrap_or_else(|| DEFAULT_HOST.into()),
         port: number(&matches, "port")?.unwrap_or(DEFAULT_PORT),
-        config,
+        config: Box::new(config),
     })
 }
 
@@ -247,7 +248,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = match server::start(listener, config) {
+    let server = match server::start(listener, *config) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("chat-server: {error}");
