@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::AccessRules;
 use crate::protocol;
 
 /// Every limit of the server, with its default in one place (`Config::default`).
@@ -40,6 +41,9 @@ pub struct Config {
     pub write_timeout: Duration,
     /// Where to append the transcript of the chat, if anywhere.
     pub log: Option<PathBuf>,
+    /// Who may connect at all, tried before any other limit; one refused gets `[ERROR]:not
+    /// allowed from your address`. No rules (the default): everyone.
+    pub access: AccessRules,
 }
 
 /// A token bucket: a client may send `burst` frames at once, then `per_second` frames a second.
@@ -75,6 +79,7 @@ impl Default for Config {
             limit_loopback: false,
             write_timeout: Duration::from_secs(30),
             log: None,
+            access: AccessRules::default(),
         }
     }
 }
