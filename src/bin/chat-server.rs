@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chat::server::{self, Config, FloodLimit};
+use chat::server::{self, AccessRules, Cidr, Config, FloodLimit, Rule};
 use chat::{DEFAULT_HOST, DEFAULT_PORT};
 use getopts::{Matches, Options};
 
@@ -105,6 +105,22 @@ fn options() -> Options {
     for (name, what, default, hint) in limits {
         opts.optopt("", name, &format!("{what} (default {default})"), hint);
     }
+    // Access rules: repeatable, and tried in the order given across both options.
+    opts.optmulti(
+        "",
+        "allow",
+        "let clients from CIDR connect (10.0.0.0/8, ::1/128, or one address); repeatable \
+         (default none)",
+        "CIDR",
+    );
+    opts.optmulti(
+        "",
+        "deny",
+        "refuse clients from CIDR; repeatable. The first --allow or --deny that matches a \
+         client decides; when none does, it may connect unless an --allow was given \
+         (default none: everyone may connect)",
+        "CIDR",
+    );
     opts.optflag(
         "",
         "no-flood-limit",
@@ -132,7 +148,8 @@ enum Command {
     Serve {
         host: String,
         port: u16,
-        config: Config,
+        /// Boxed: a `Config` is some 200 bytes, the other variants none.
+        config: Box<Config>,
     },
 }
 
@@ -200,13 +217,34 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
     config.flood_limit = (!matches.opt_present("no-flood-limit")).then_some(flood);
     config.limit_loopback = matches.opt_present("limit-loopback");
     config.log = matches.opt_str("log").map(Into::into);
+    config.access = access_rules(&matches)?;
     Ok(Command::Serve {
         host: matches
             .opt_str("host")
             .unwrap_or_else(|| DEFAULT_HOST.into()),
         port: number(&matches, "port")?.unwrap_or(DEFAULT_PORT),
-        config,
+        config: Box::new(config),
     })
+}
+
+/// The `--allow` and `--deny` rules in the order they were given on the command line.
+fn access_rules(matches: &Matches) -> Result<AccessRules, String> {
+    let mut rules = Vec::new();
+    for (name, rule) in [
+        ("allow", Rule::Allow as fn(Cidr) -> Rule),
+        ("deny", Rule::Deny),
+    ] {
+        for (position, text) in matches.opt_strs_pos(name) {
+            let cidr: Cidr = text
+                .parse()
+                .map_err(|why| format!("--{name}: '{text}' is not an address or CIDR ({why})"))?;
+            rules.push((position, rule(cidr)));
+        }
+    }
+    rules.sort_by_key(|&(position, _)| position);
+    Ok(AccessRules::new(
+        rules.into_iter().map(|(_, rule)| rule).collect(),
+    ))
 }
 
 /// The value of option `name` as a number, if it was given.
@@ -247,7 +285,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = match server::start(listener, config) {
+    let server = match server::start(listener, *config) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("chat-server: {error}");

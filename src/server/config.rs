@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::AccessRules;
 use crate::protocol;
 
 /// Every limit of the server, with its default in one place (`Config::default`).
@@ -49,6 +50,9 @@ pub struct Config {
     pub min_file_rate: u64,
     /// Where to append the transcript of the chat, if anywhere.
     pub log: Option<PathBuf>,
+    /// Who may connect at all, tried before any other limit; one refused gets `[ERROR]:not
+    /// allowed from your address`. No rules (the default): everyone.
+    pub access: AccessRules,
     /// For tests only: a reader that gets this exact message from a joined client panics, to
     /// show that a panicked client thread still leaves the chat consistent.
     #[doc(hidden)]
@@ -90,6 +94,7 @@ impl Default for Config {
             file_timeout: Duration::from_secs(30),
             min_file_rate: 256 * 1024,
             log: None,
+            access: AccessRules::default(),
             test_panic_on: None,
         }
     }
