@@ -22,6 +22,8 @@ impl Reader {
         loop {
             let name = match self.read_frame(Some(deadline))? {
                 Ok(ClientFrame::Text(name)) => name,
+                // Not a name: refused by the username rules below, as any line with a `/`.
+                Ok(ClientFrame::Command(command)) => command.to_string(),
                 Ok(ClientFrame::Empty) => continue,
                 Ok(ClientFrame::Exit) => return Err(Ending::Exit),
                 Ok(ClientFrame::File { .. }) => {

@@ -148,6 +148,11 @@ impl Reader {
     fn handle(&mut self, item: Item) -> Result<(), Ending> {
         let event = match item {
             Ok(ClientFrame::Text(text)) => Event::Message { id: self.id, text },
+            // Commands are not carried out yet: relayed as the message they were before.
+            Ok(ClientFrame::Command(command)) => Event::Message {
+                id: self.id,
+                text: command.to_string(),
+            },
             Ok(ClientFrame::File { name, data }) => {
                 // The reservation was made when the header arrived (see `read_frame`), unless
                 // the whole file came in one read.
