@@ -45,7 +45,7 @@ pub use frame_error::FrameError;
 pub use frames::{ClientFrame, ServerFrame, file_header};
 pub use names::{
     MAX_FILE_NAME_LEN, MAX_USERNAME_LEN, NameError, check_file_name, check_username,
-    is_forbidden_control,
+    is_forbidden_control, is_invisible,
 };
 pub use server_decoder::ServerFrameDecoder;
 

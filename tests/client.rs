@@ -435,3 +435,16 @@ fn dotted_file_name_is_saved_inside_downloads() {
         .expect("[Notification] Received file: received_..hidden (from bob)\n");
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_..hidden"]);
 }
+
+#[test]
+fn file_command_refuses_an_invisible_name_and_shows_it_escaped() {
+    let mut chat = join_as_alice("file_command_invisible_name", &[]);
+    chat.client.type_line("/file x\u{202e}txt.exe");
+    chat.client.expect(
+        "[ERROR] cannot send 'x\\u{202e}txt.exe': bad file name: \
+         it contains the invisible character U+202E\n",
+    );
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+    assert!(!chat.client.shown().contains('\u{202e}'));
+}

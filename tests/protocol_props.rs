@@ -6,7 +6,8 @@
 //! (the `fuzz/` crate) runs the same checks on hostile bytes under libFuzzer, for longer.
 
 use chat::protocol::{
-    ClientFrame, ClientFrameDecoder, Command, END_MARKER, FILE_TAG, ServerFrame, ServerFrameDecoder,
+    ClientFrame, ClientFrameDecoder, Command, END_MARKER, FILE_TAG, ServerFrame,
+    ServerFrameDecoder, is_invisible,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -48,7 +49,7 @@ fn username() -> impl Strategy<Value = String> {
 
 fn file_name() -> impl Strategy<Value = String> {
     let name_char = text_char().prop_filter("not a file name character", |c| {
-        !matches!(c, '/' | '\\' | ':') && !c.is_control()
+        !matches!(c, '/' | '\\' | ':') && !c.is_control() && !is_invisible(*c)
     });
     vec(name_char, 1..=40)
         .prop_map(String::from_iter)

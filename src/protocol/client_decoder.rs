@@ -380,7 +380,16 @@ mod tests {
 
     #[test]
     fn refused_sized_file_is_skipped_whole() {
-        for name in ["../x", "a/b", "a\\b", "..", "x:y", ""] {
+        for name in [
+            "../x",
+            "a/b",
+            "a\\b",
+            "..",
+            "x:y",
+            "",
+            "x\u{202e}txt.exe",
+            "a\u{2028}b",
+        ] {
             let bytes = format!("[FILE]:{name}:6\n<END>\n<END>\nnext\n");
             let frames = client_frames(bytes.as_bytes());
             assert!(

@@ -155,6 +155,8 @@ mod tests {
             "[FILE]:eve:../../x:3",
             "[FILE]:eve:a/b:3",
             "[FILE]:eve:..:3",
+            "[FILE]:eve:received_\u{202e}txt.exe:3",
+            "[FILE]:eve:zero\u{200b}width:3",
         ] {
             let frames = server_frames(format!("{header}\nabc<END>\n[JOIN]:bob\n").as_bytes());
             assert!(
