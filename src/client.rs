@@ -78,6 +78,8 @@ const THREAD_STACK: usize = 256 * 1024;
 /// When the server cannot be reached, the log cannot be opened, or the connection ends before the
 /// user left; the binary prints the error as one line and exits with status 1.
 pub fn run(config: Config) -> Result<(), ClientError> {
+    // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
+    saving::remove_stale_temporaries(&config.downloads);
     let stream = connect(&config)?;
     // Opened once connected, so a client that never got in leaves no empty log behind.
     let output = Arc::new(Output::open(config.log.as_deref())?);
