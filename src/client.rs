@@ -33,7 +33,8 @@
 //! 4. `client/inbound.rs`: the receiver thread, socket -> frames -> lines, files and events;
 //!    `client/render.rs`: frame -> the line a person reads; `client/saving.rs`: a received file
 //!    -> the downloads folder;
-//! 5. `client/output.rs`: stdout and the chat log under one lock;
+//! 5. `client/output.rs`: stdout and the chat log under one lock; `client/safe_text.rs`: what
+//!    makes a line safe to show (no control characters, no reordering past its end);
 //! 6. `client/config.rs` and `client/error.rs`: the defaults and why the client stops.
 
 mod config;
@@ -41,6 +42,7 @@ mod error;
 mod inbound;
 mod output;
 mod render;
+mod safe_text;
 mod saving;
 mod sending;
 mod session;
@@ -76,6 +78,8 @@ const THREAD_STACK: usize = 256 * 1024;
 /// When the server cannot be reached, the log cannot be opened, or the connection ends before the
 /// user left; the binary prints the error as one line and exits with status 1.
 pub fn run(config: Config) -> Result<(), ClientError> {
+    // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
+    saving::remove_stale_temporaries(&config.downloads);
     let stream = connect(&config)?;
     // Opened once connected, so a client that never got in leaves no empty log behind.
     let output = Arc::new(Output::open(config.log.as_deref())?);

@@ -17,15 +17,20 @@
 //! clients send (the server uses it) and [`ServerFrameDecoder`] reads what the server sends (the
 //! client uses it). An incomplete frame is not an error: a decoder says "need more bytes".
 //!
+//! Commands: a client's line starting with one `/` is a [`Command`] (`/users`, `/msg NAME TEXT`,
+//! ...), not a chat message; `//text` is the message `/text`.
+//!
 //! Reading order, in `src/protocol/`:
 //! 1. `frames.rs`: the frames each side sends, and how each is encoded.
-//! 2. `names.rs`: what a username, a file name and a line of text may hold.
-//! 3. `frame_error.rs`: why a frame is refused, and which refusals end a connection.
-//! 4. `framing.rs`: the splitter both decoders share, cutting bytes into lines and sized bodies.
-//! 5. `client_decoder.rs`: the frames a client sends, as the server reads them.
-//! 6. `server_decoder.rs`: the frames the server sends, as a client reads them, trusting nothing.
+//! 2. `command.rs`: what a line starting with `/` asks the server for.
+//! 3. `names.rs`: what a username, a file name and a line of text may hold.
+//! 4. `frame_error.rs`: why a frame is refused, and which refusals end a connection.
+//! 5. `framing.rs`: the splitter both decoders share, cutting bytes into lines and sized bodies.
+//! 6. `client_decoder.rs`: the frames a client sends, as the server reads them.
+//! 7. `server_decoder.rs`: the frames the server sends, as a client reads them, trusting nothing.
 
 mod client_decoder;
+mod command;
 mod frame_error;
 mod frames;
 mod framing;
@@ -35,11 +40,12 @@ mod server_decoder;
 mod testing;
 
 pub use client_decoder::ClientFrameDecoder;
+pub use command::{COMMAND_PREFIX, Command, CommandError};
 pub use frame_error::FrameError;
 pub use frames::{ClientFrame, ServerFrame, file_header};
 pub use names::{
     MAX_FILE_NAME_LEN, MAX_USERNAME_LEN, NameError, check_file_name, check_username,
-    is_forbidden_control,
+    is_forbidden_control, is_invisible,
 };
 pub use server_decoder::ServerFrameDecoder;
 

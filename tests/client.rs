@@ -435,3 +435,55 @@ fn dotted_file_name_is_saved_inside_downloads() {
         .expect("[Notification] Received file: received_..hidden (from bob)\n");
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_..hidden"]);
 }
+
+#[test]
+fn file_command_refuses_an_invisible_name_and_shows_it_escaped() {
+    let mut chat = join_as_alice("file_command_invisible_name", &[]);
+    chat.client.type_line("/file x\u{202e}txt.exe");
+    chat.client.expect(
+        "[ERROR] cannot send 'x\\u{202e}txt.exe': bad file name: \
+         it contains the invisible character U+202E\n",
+    );
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+    assert!(!chat.client.shown().contains('\u{202e}'));
+}
+
+#[test]
+fn next_run_removes_only_the_temporaries_a_killed_client_left() {
+    let dir = TestDir::new("stale_temporaries");
+    let downloads = dir.join(DOWNLOADS);
+    fs::create_dir_all(&downloads).unwrap();
+    // A process that has ended: its id names no running process (until it is reused).
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    ended.wait().unwrap();
+    let dead = ended.id();
+    let live = std::process::id(); // this test is running
+    let stale = format!(".received_notes.txt.{dead}-0.part");
+    let kept = [
+        format!(".received_notes.txt.{live}-0.part"),
+        format!("received_notes.txt.{dead}-0.part"),
+        format!(".received_notes.txt.{dead}-0.partial"),
+        ".received_notes.txt.part".to_owned(),
+        "received_notes.txt".to_owned(),
+    ];
+    for name in kept.iter().chain([&stale]) {
+        fs::write(downloads.join(name), b"half a file").unwrap();
+    }
+    // A folder with a temporary's name is not a temporary.
+    let folder = format!(".received_dir.{dead}-1.part");
+    fs::create_dir(downloads.join(&folder)).unwrap();
+
+    let server = FakeServer::start();
+    let port = server.port();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--downloads", DOWNLOADS]);
+    // The client cleans up before it connects.
+    let mut peer = server.accept();
+
+    let mut expected: Vec<String> = kept.to_vec();
+    expected.push(folder);
+    expected.sort();
+    assert_eq!(dir.entries(DOWNLOADS), expected);
+    peer.close();
+    client.finish();
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::ClientError;
-use crate::protocol;
+use super::safe_text::safe_line;
 
 /// Where everything a person reads goes: stdout, and the chat log when there is one.
 ///
@@ -60,9 +60,10 @@ impl Output {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Shows one line and appends it to the log. Control characters become U+FFFD.
+    /// Shows one line and appends it to the log, made safe ([`safe_line`]): control characters
+    /// become U+FFFD, and what the line opened of bidi reordering is closed at its end.
     pub(super) fn line(&self, text: &str) {
-        let text = sanitize(text);
+        let text = safe_line(text);
         let mut state = self.lock();
         let mut shown = String::with_capacity(text.len() + 2);
         if !state.at_line_start {
@@ -80,7 +81,7 @@ impl Output {
 
     /// Appends a line to the log without showing it (what the user sent is already on screen).
     pub(super) fn log_only(&self, text: &str) {
-        let text = sanitize(text);
+        let text = safe_line(text);
         self.lock().write_log(&text);
     }
 
@@ -143,33 +144,5 @@ impl OutputState {
             log::warn!("cannot write the chat log, logging stops: {error}");
             self.log = None;
         }
-    }
-}
-
-/// Replaces control characters but TAB with U+FFFD, so no text can move the cursor, recolour or
-/// retitle the terminal. The decoder already refuses such lines; this is the second lock.
-fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if protocol::is_forbidden_control(c) {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitize_replaces_control_characters_but_tab() {
-        assert_eq!(sanitize("a\tb"), "a\tb");
-        assert_eq!(
-            sanitize("\x1b[2J\x07\r\u{9b}x"),
-            "\u{fffd}[2J\u{fffd}\u{fffd}\u{fffd}x"
-        );
     }
 }

@@ -1,13 +1,22 @@
 //! Saving received files, the end of the inbound path for a file frame: the bytes land in the
 //! downloads folder as `received_<name>` (or the next free `-N` name), never over an existing
-//! file and never half-written.
+//! file and never half-written. A client killed while it saves leaves its hidden temporary
+//! behind; the next run removes it ([`remove_stale_temporaries`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// How many `-N` suffixes (and temporary names) are tried before saving a file gives up.
 const MAX_NAME_TRIES: u32 = 1000;
+/// A temporary is `.received_<name>.<pid>-<n>.part`: hidden, and named after the process that
+/// writes it, so that a later run can tell whether that process is still there.
+const TEMP_PREFIX: &str = ".received_";
+const TEMP_SUFFIX: &str = ".part";
+/// Where it cannot be asked whether a process is running, a temporary this old is stale: no
+/// file takes a day to arrive.
+const STALE_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Saves a received file in `folder` as `received_<name>`, or the next free `-N` name, and
 /// returns the name used. Never overwrites a file and never leaves a partial one behind.
@@ -35,7 +44,7 @@ pub(super) fn save_file(folder: &Path, name: &str, data: &[u8]) -> io::Result<St
 fn create_temp_file(folder: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     let pid = std::process::id();
     for n in 0..MAX_NAME_TRIES {
-        let path = folder.join(format!(".received_{name}.{pid}-{n}.part"));
+        let path = folder.join(format!("{TEMP_PREFIX}{name}.{pid}-{n}{TEMP_SUFFIX}"));
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(file) => return Ok((path, file)),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -73,6 +82,102 @@ fn received_name(name: &str, n: u32) -> String {
     }
 }
 
+/// Removes, from `folder`, the temporaries that earlier runs of the client left behind when they
+/// were killed while saving: files named `.received_<name>.<pid>-<n>.part` whose process is gone
+/// (on Linux, `/proc/<pid>` is missing; elsewhere, the file is older than 24 hours), and those
+/// named after this process, which has saved nothing yet. Nothing else is touched: not other
+/// names, not folders or links, not the temporaries of a client still running. Call it before
+/// the first file can arrive. Each removal is logged at info level.
+pub(super) fn remove_stale_temporaries(folder: &Path) {
+    let entries = match fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return, // nothing saved yet
+        Err(error) => {
+            log::warn!(
+                "cannot look for stale temporaries in {}: {error}",
+                folder.display()
+            );
+            return;
+        }
+    };
+    let own_pid = std::process::id();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(temp_file_pid) else {
+            continue;
+        };
+        // symlink_metadata: a link is not a temporary, whatever it is named.
+        let Ok(metadata) = fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if !metadata.is_file() {
+            continue;
+        }
+        let age = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+            .unwrap_or_default();
+        if !is_stale(pid, own_pid, owner(pid), age) {
+            continue;
+        }
+        let path = entry.path();
+        match fs::remove_file(&path) {
+            Ok(()) => log::info!(
+                "removed {}, left by process {pid} while it saved a file",
+                path.display()
+            ),
+            Err(error) => log::warn!("cannot remove {}: {error}", path.display()),
+        }
+    }
+}
+
+/// The process id in a temporary's name `.received_<name>.<pid>-<n>.part`; `None` for any other
+/// name.
+fn temp_file_pid(file_name: &str) -> Option<u32> {
+    let inner = file_name
+        .strip_prefix(TEMP_PREFIX)?
+        .strip_suffix(TEMP_SUFFIX)?;
+    let (name, pid_n) = inner.rsplit_once('.')?;
+    let (pid, n) = pid_n.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if name.is_empty() || !digits(pid) || !digits(n) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether the process that wrote a temporary is still there, as far as can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Running,
+    Gone,
+    Unknown,
+}
+
+/// Asks the system about process `pid`: on Linux `/proc` says; elsewhere std cannot tell.
+fn owner(pid: u32) -> Owner {
+    if cfg!(target_os = "linux") && Path::new("/proc/self").exists() {
+        if Path::new("/proc").join(pid.to_string()).exists() {
+            Owner::Running
+        } else {
+            Owner::Gone
+        }
+    } else {
+        Owner::Unknown
+    }
+}
+
+/// Whether a temporary written by process `pid`, `age` old, is left over. One named after this
+/// process is: this run has saved nothing yet, so an earlier process with the same id wrote it.
+fn is_stale(pid: u32, own_pid: u32, owner: Owner, age: Duration) -> bool {
+    pid == own_pid
+        || match owner {
+            Owner::Gone => true,
+            Owner::Running => false,
+            Owner::Unknown => age >= STALE_AGE,
+        }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +194,47 @@ mod tests {
         ];
         for (name, n, expected) in cases {
             assert_eq!(received_name(name, n), expected);
+        }
+    }
+
+    #[test]
+    fn temporaries_are_told_by_their_whole_name() {
+        let cases = [
+            (".received_notes.txt.1234-0.part", Some(1234)),
+            (".received_a-1.b.c.77-12.part", Some(77)),
+            (".received_x.1-999.part", Some(1)),
+            (".received_.1-0.part", None),
+            (".received_notes.txt.part", None),
+            (".received_notes.txt.12a-0.part", None),
+            (".received_notes.txt.12-.part", None),
+            (".received_notes.txt.-1.part", None),
+            (".received_notes.txt.1234-0.part.x", None),
+            ("received_notes.txt.1234-0.part", None),
+            (".received_notes.txt.99999999999-0.part", None),
+            ("notes.txt", None),
+        ];
+        for (name, pid) in cases {
+            assert_eq!(temp_file_pid(name), pid, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_temporary_is_stale_once_its_process_is_gone() {
+        let hour = Duration::from_secs(3600);
+        let cases = [
+            (7, Owner::Gone, Duration::ZERO, true),
+            (7, Owner::Running, 100 * 24 * hour, false),
+            (7, Owner::Unknown, 23 * hour, false),
+            (7, Owner::Unknown, 24 * hour, true),
+            // Named after this process, which has saved nothing yet.
+            (1, Owner::Running, Duration::ZERO, true),
+        ];
+        for (pid, owner, age, stale) in cases {
+            assert_eq!(
+                is_stale(pid, 1, owner, age),
+                stale,
+                "{pid} {owner:?} {age:?}"
+            );
         }
     }
 

@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, at, never, select};
 
 use super::inbound::{Closed, Event};
 use super::output::Output;
+use super::safe_text::escaped;
 use super::sending::{file_command, load_file};
 use super::stdin::StdinLine;
 use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
@@ -254,13 +255,13 @@ impl Session {
         let (name, data) = match load_file(Path::new(path), self.config.max_file_size) {
             Ok(file) => file,
             Err(why) => {
-                self.error(&format!("cannot send '{path}': {why}"));
+                self.error(&format!("cannot send '{}': {why}", escaped(path)));
                 return Ok(());
             }
         };
         self.send(&ClientFrame::File { name, data })?;
         self.output
-            .line(&format!("[Notification] File '{path}' sent."));
+            .line(&format!("[Notification] File '{}' sent.", escaped(path)));
         Ok(())
     }
 

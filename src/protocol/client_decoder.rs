@@ -1,10 +1,11 @@
 //! The decoder the server runs on what a client sends: lines from the splitter become
 //! [`ClientFrame`]s, and a file in either form (sized, or lines up to `<END>`) becomes one
-//! `File` frame once it is whole. The server gives each connection's reader thread one.
+//! `File` frame once it is whole. A line starting with one `/` becomes a `Command` (`//text` is
+//! the message `/text`). The server gives each connection's reader thread one.
 
 use super::framing::{LineSplitter, Unit, check_size, split_size};
 use super::names::{check_file_name, check_text};
-use super::{ClientFrame, END_MARKER, EXIT_COMMAND, FILE_TAG, FrameError};
+use super::{COMMAND_PREFIX, ClientFrame, Command, END_MARKER, EXIT_COMMAND, FILE_TAG, FrameError};
 
 /// A text-form file being collected: lines up to `<END>`.
 #[derive(Debug)]
@@ -160,7 +161,7 @@ impl ClientFrameDecoder {
         } else if text == EXIT_COMMAND {
             Ok(ClientFrame::Exit)
         } else {
-            check_text(&text).map(|()| ClientFrame::Text(text))
+            check_text(&text).and_then(|()| text_or_command(text))
         })
     }
 
@@ -244,12 +245,28 @@ impl ClientFrameDecoder {
     }
 }
 
+/// A line that passed the rules of every line: a command, or text (`//text` being `/text`).
+fn text_or_command(text: String) -> Result<ClientFrame, FrameError> {
+    match Command::parse(&text) {
+        Some(command) => command
+            .map(ClientFrame::Command)
+            .map_err(FrameError::BadCommand),
+        None if text.starts_with(COMMAND_PREFIX) => Ok(ClientFrame::Text(text[1..].to_owned())),
+        None => Ok(ClientFrame::Text(text)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::CommandError;
     use crate::protocol::testing::{
         Decoded, FILE_LIMIT, LIMIT, client_frames, client_frames_bytewise, file, text,
     };
+
+    fn command(command: Command) -> Result<ClientFrame, FrameError> {
+        Ok(ClientFrame::Command(command))
+    }
 
     #[test]
     fn client_lines_decode_to_frames() {
@@ -262,6 +279,22 @@ mod tests {
             (b"exit\n", vec![Ok(ClientFrame::Exit)]),
             (b"exit now\n", vec![text("exit now")]),
             (b"[JOIN]:bob\n", vec![text("[JOIN]:bob")]),
+            (b"a /users\n", vec![text("a /users")]),
+            (b"//users\n", vec![text("/users")]),
+            (b"//\n", vec![text("/")]),
+            (b"///x\n", vec![text("//x")]),
+            (b"/users\r\n", vec![command(Command::Users)]),
+            (b"/help\n", vec![command(Command::Help)]),
+            (b"/files on\n", vec![command(Command::Files(true))]),
+            (
+                b"/msg bob hi there\n",
+                vec![command(Command::Msg {
+                    to: "bob".into(),
+                    text: "hi there".into(),
+                })],
+            ),
+            (b"/x\n", vec![command(Command::Unknown("/x".into()))]),
+            (b"/\n", vec![command(Command::Unknown("/".into()))]),
             (b"no newline yet", vec![]),
         ];
         for (bytes, expected) in cases {
@@ -297,6 +330,64 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn malformed_command_is_refused_and_the_next_line_is_read() {
+        assert_eq!(
+            client_frames(b"/msg bob\n/files maybe\nnext\n"),
+            vec![
+                Err(FrameError::BadCommand(CommandError::MsgUsage)),
+                Err(FrameError::BadCommand(CommandError::FilesUsage)),
+                text("next"),
+            ]
+        );
+        assert!(!FrameError::BadCommand(CommandError::MsgUsage).is_fatal());
+    }
+
+    #[test]
+    fn msg_to_a_name_that_breaks_the_rules_is_refused() {
+        for line in [
+            &b"/msg b@d hi\n"[..],
+            b"/msg [PM]:eve hi\n",
+            b"/msg \xc3\xa9 hi\n",
+        ] {
+            let frames = client_frames(line);
+            assert!(
+                matches!(
+                    frames[..],
+                    [Err(FrameError::BadCommand(CommandError::BadRecipient(_)))]
+                ),
+                "{frames:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn commands_keep_every_rule_of_a_line() {
+        let mut long = b"/msg bob ".to_vec();
+        long.extend_from_slice(&[b'x'; LIMIT]);
+        long.push(b'\n');
+        assert_eq!(
+            client_frames(&long),
+            vec![Err(FrameError::LineTooLong { limit: LIMIT })]
+        );
+        for bad in [
+            &b"/msg bob \x1b[2J\n"[..],
+            b"//\x07\n",
+            b"/x\x00\n",
+            b"/users\rx\n",
+        ] {
+            assert_eq!(
+                client_frames(bad),
+                vec![Err(FrameError::ControlCharacter)],
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            client_frames(b"/msg bob \xff\n"),
+            vec![Err(FrameError::InvalidUtf8)]
+        );
     }
 
     #[test]
@@ -412,7 +503,16 @@ mod tests {
 
     #[test]
     fn refused_sized_file_is_skipped_whole() {
-        for name in ["../x", "a/b", "a\\b", "..", "x:y", ""] {
+        for name in [
+            "../x",
+            "a/b",
+            "a\\b",
+            "..",
+            "x:y",
+            "",
+            "x\u{202e}txt.exe",
+            "a\u{2028}b",
+        ] {
             let bytes = format!("[FILE]:{name}:6\n<END>\n<END>\nnext\n");
             let frames = client_frames(bytes.as_bytes());
             assert!(

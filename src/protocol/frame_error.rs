@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::NameError;
+use super::{CommandError, NameError};
 
 /// Why a frame was refused. Only [`FrameError::is_fatal`] errors end a connection: after the
 /// others the decoder has skipped the bad frame whole and is in step again.
@@ -30,6 +30,8 @@ pub enum FrameError {
     MissingEnd,
     /// A line from the server that is no chat/1 frame.
     UnknownFrame,
+    /// A command line that does not fit its command (`/msg` without text, `/files maybe`).
+    BadCommand(CommandError),
 }
 
 impl FrameError {
@@ -54,6 +56,7 @@ impl fmt::Display for FrameError {
             FrameError::BadFileSize => write!(f, "bad file size: not a decimal number"),
             FrameError::MissingEnd => write!(f, "the file's bytes were not followed by <END>"),
             FrameError::UnknownFrame => write!(f, "unrecognised frame"),
+            FrameError::BadCommand(why) => write!(f, "{why}"),
         }
     }
 }

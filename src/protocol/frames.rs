@@ -2,13 +2,16 @@
 //! and the bytes each one is on the wire. This is the last step of the data flow on the way out:
 //! the server's writer and the client send `encode`d frames. The decoders turn the bytes back.
 
-use super::{END_LINE, EXIT_COMMAND, FILE_TAG};
+use super::{COMMAND_PREFIX, Command, END_LINE, EXIT_COMMAND, FILE_TAG};
 
 /// A frame a client sends to the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
-    /// A line of text: the username during the handshake, a chat message after it.
+    /// A line of text: the username during the handshake, a chat message after it. A line
+    /// `//text` is the text `/text`.
     Text(String),
+    /// A line starting with one `/`: a command (see [`Command`]).
+    Command(Command),
     /// An empty line. It means nothing, but it shows the client is still there.
     Empty,
     /// `exit`: the client leaves.
@@ -28,6 +31,13 @@ pub enum ServerFrame {
     Users(Vec<String>),
     /// `<from>: <text>`: a chat message.
     Message { from: String, text: String },
+    /// `[PM]:<from>:<text>`: a private message from `<from>`, to this client alone.
+    Private { from: String, text: String },
+    /// `[HISTORY]:<at>:<from>:<text>`: a public message sent before this client joined, at `at`
+    /// seconds since the Unix epoch (UTC).
+    History { at: u64, from: String, text: String },
+    /// `[NOTICE]:<text>`: a notice from the server's operator, which no user can send.
+    Notice(String),
     /// `[JOIN]:<name>`: someone else joined.
     Join(String),
     /// `[LEAVE]:<name>`: someone else left.
@@ -45,11 +55,16 @@ pub enum ServerFrame {
 impl ClientFrame {
     /// The bytes of this frame on the wire. Files are always sent in the sized form.
     ///
-    /// A `Text` must hold no LF, and not be `exit`, empty or a `[FILE]:` header, or it will be
-    /// read back as another frame; the client refuses such lines before they get here.
+    /// A `Text` starting with `/` is sent as `//...`, so that it is not read as a command. A
+    /// `Text` must hold no LF, and not be `exit`, empty or a `[FILE]:` header, or it will be read
+    /// back as another frame; the client refuses such lines before they get here.
     pub fn encode(&self) -> Vec<u8> {
         match self {
+            ClientFrame::Text(text) if text.starts_with(COMMAND_PREFIX) => {
+                line(&format!("{COMMAND_PREFIX}{text}"))
+            }
             ClientFrame::Text(text) => line(text),
+            ClientFrame::Command(command) => line(&command.to_string()),
             ClientFrame::Empty => b"\n".to_vec(),
             ClientFrame::Exit => line(EXIT_COMMAND),
             ClientFrame::File { name, data } => {
@@ -67,6 +82,11 @@ impl ServerFrame {
             ServerFrame::Welcome(name) => line(&format!("[WELCOME]:{name}")),
             ServerFrame::Users(names) => line(&format!("[USERS]:{}", names.join(","))),
             ServerFrame::Message { from, text } => line(&format!("{from}: {text}")),
+            ServerFrame::Private { from, text } => line(&format!("[PM]:{from}:{text}")),
+            ServerFrame::History { at, from, text } => {
+                line(&format!("[HISTORY]:{at}:{from}:{text}"))
+            }
+            ServerFrame::Notice(text) => line(&format!("[NOTICE]:{text}")),
             ServerFrame::Join(name) => line(&format!("[JOIN]:{name}")),
             ServerFrame::Leave(name) => line(&format!("[LEAVE]:{name}")),
             ServerFrame::File { from, name, data } => {
@@ -113,6 +133,14 @@ mod tests {
     fn client_frames_round_trip() {
         let frames = vec![
             ClientFrame::Text("hello".into()),
+            ClientFrame::Text("/not a command".into()),
+            ClientFrame::Text("//two".into()),
+            ClientFrame::Command(Command::Users),
+            ClientFrame::Command(Command::Msg {
+                to: "bob".into(),
+                text: "hi".into(),
+            }),
+            ClientFrame::Command(Command::Unknown("/x y".into())),
             ClientFrame::Empty,
             ClientFrame::File {
                 name: "f.bin".into(),
@@ -121,6 +149,7 @@ mod tests {
             ClientFrame::Exit,
         ];
         let bytes: Vec<u8> = frames.iter().flat_map(ClientFrame::encode).collect();
+        assert!(bytes.starts_with(b"hello\n//not a command\n///two\n/users\n/msg bob hi\n"));
         let expected: Vec<_> = frames.into_iter().map(Ok).collect();
         assert_eq!(client_frames(&bytes), expected);
         assert_eq!(client_frames_bytewise(&bytes), expected);
@@ -141,6 +170,25 @@ mod tests {
                     text: "hi: you".into(),
                 },
                 "alice: hi: you\n",
+            ),
+            (
+                ServerFrame::Private {
+                    from: "alice".into(),
+                    text: "psst: here".into(),
+                },
+                "[PM]:alice:psst: here\n",
+            ),
+            (
+                ServerFrame::History {
+                    at: 1_796_121_420,
+                    from: "alice".into(),
+                    text: "earlier: yes".into(),
+                },
+                "[HISTORY]:1796121420:alice:earlier: yes\n",
+            ),
+            (
+                ServerFrame::Notice("back in 5 minutes".into()),
+                "[NOTICE]:back in 5 minutes\n",
             ),
             (ServerFrame::Join("bob".into()), "[JOIN]:bob\n"),
             (ServerFrame::Leave("bob".into()), "[LEAVE]:bob\n"),

@@ -251,11 +251,18 @@ impl LineSplitter {
 /// `BadFileSize` when the size is not a decimal number that fits in 64 bits.
 pub(super) fn split_size(fields: &str) -> Option<Result<(&str, u64), FrameError>> {
     let (rest, size) = fields.rsplit_once(':')?;
-    let digits_only = !size.is_empty() && size.bytes().all(|b| b.is_ascii_digit());
-    Some(match size.parse::<u64>() {
-        Ok(size) if digits_only => Ok((rest, size)),
-        _ => Err(FrameError::BadFileSize),
-    })
+    Some(
+        decimal(size)
+            .map(|size| (rest, size))
+            .ok_or(FrameError::BadFileSize),
+    )
+}
+
+/// A number written in decimal digits alone (no sign, no spaces) that fits in 64 bits: a file's
+/// size, a history frame's time.
+pub(super) fn decimal(digits: &str) -> Option<u64> {
+    let digits_only = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    digits_only.then(|| digits.parse().ok()).flatten()
 }
 
 /// Refuses a file larger than `limit`.

@@ -22,6 +22,10 @@ pub enum NameError {
     BadCharacter(char),
     /// `.` or `..`, which name folders, not files.
     Reserved,
+    /// An invisible character (a Unicode format character or a line or paragraph separator, see
+    /// [`is_invisible`]) in a file name: it could hide or reorder what the name shows, so that
+    /// `received_<U+202E>txt.exe` reads as `received_exe.txt`.
+    Invisible(char),
 }
 
 impl fmt::Display for NameError {
@@ -36,7 +40,17 @@ impl fmt::Display for NameError {
                     u32::from(*c)
                 )
             }
-            NameError::BadCharacter(c) => write!(f, "it contains '{c}'"),
+            // Printed as a number: printed as itself it would do what it was refused for.
+            NameError::BadCharacter(c) | NameError::Invisible(c) if is_invisible(*c) => {
+                write!(
+                    f,
+                    "it contains the invisible character U+{:04X}",
+                    u32::from(*c)
+                )
+            }
+            NameError::BadCharacter(c) | NameError::Invisible(c) => {
+                write!(f, "it contains '{c}'")
+            }
             NameError::Reserved => write!(f, "'.' and '..' are not file names"),
         }
     }
@@ -68,8 +82,9 @@ pub fn check_username(name: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// Checks a file name: 1-200 bytes of UTF-8 without `/`, `\`, `:` or control characters (NUL
-/// included), and not `.` or `..`. A name that passes cannot leave the folder it is saved in.
+/// Checks a file name: 1-200 bytes of UTF-8 without `/`, `\`, `:`, control characters (NUL
+/// included) or invisible characters ([`is_invisible`]), and not `.` or `..`. A name that passes
+/// cannot leave the folder it is saved in, and shows as what it is.
 ///
 /// # Errors
 /// Says which rule the name breaks.
@@ -83,6 +98,9 @@ pub fn check_file_name(name: &str) -> Result<(), NameError> {
     {
         return Err(NameError::BadCharacter(c));
     }
+    if let Some(c) = name.chars().find(|&c| is_invisible(c)) {
+        return Err(NameError::Invisible(c));
+    }
     if name.len() > MAX_FILE_NAME_LEN {
         return Err(NameError::TooLong {
             limit: MAX_FILE_NAME_LEN,
@@ -92,6 +110,46 @@ pub fn check_file_name(name: &str) -> Result<(), NameError> {
         return Err(NameError::Reserved);
     }
     Ok(())
+}
+
+/// The Unicode format characters (general category Cf, Unicode 16), as inclusive ranges. std has
+/// no table of categories and the design keeps its four crates, so here are the 21 ranges.
+/// They draw nothing and change how the text around them shows: bidi embeddings, overrides and
+/// isolates (U+202A-U+202E, U+2066-U+2069), zero-width spaces and joiners (U+200B-U+200D),
+/// the byte order mark, soft hyphen, and tags (U+E0001, U+E0020-U+E007F).
+const FORMAT_CHARACTERS: [(char, char); 21] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// True for a character that shows nothing of its own but can hide or reorder the text around
+/// it: a Unicode format character (category Cf, see [`FORMAT_CHARACTERS`]), or the line and
+/// paragraph separators U+2028 and U+2029. File names may not hold them; messages may (writers of
+/// right-to-left scripts need some), and the client closes what they open at the end of a line.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+        || FORMAT_CHARACTERS
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 /// True when `c` may not be relayed: C0 controls but TAB, DEL, and C1 controls.
@@ -155,9 +213,99 @@ mod tests {
             ("nul\0", NameError::BadCharacter('\0')),
             ("esc\x1b", NameError::BadCharacter('\x1b')),
             (&"f".repeat(201), NameError::TooLong { limit: 200 }),
+            ("x\u{202e}txt.exe", NameError::Invisible('\u{202e}')),
+            ("a\u{2066}b", NameError::Invisible('\u{2066}')),
+            ("zero\u{200b}width", NameError::Invisible('\u{200b}')),
+            ("\u{feff}bom", NameError::Invisible('\u{feff}')),
+            ("soft\u{ad}hyphen", NameError::Invisible('\u{ad}')),
+            ("line\u{2028}sep", NameError::Invisible('\u{2028}')),
+            ("para\u{2029}sep", NameError::Invisible('\u{2029}')),
+            ("tag\u{e0041}", NameError::Invisible('\u{e0041}')),
         ];
         for (name, why) in bad {
             assert_eq!(check_file_name(name).as_ref(), Err(why), "{name:?}");
         }
+    }
+
+    #[test]
+    fn invisible_characters_are_the_format_characters_and_separators() {
+        for c in [
+            '\u{ad}',
+            '\u{600}',
+            '\u{605}',
+            '\u{61c}',
+            '\u{6dd}',
+            '\u{70f}',
+            '\u{890}',
+            '\u{8e2}',
+            '\u{180e}',
+            '\u{200b}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{206f}',
+            '\u{feff}',
+            '\u{fff9}',
+            '\u{fffb}',
+            '\u{110bd}',
+            '\u{110cd}',
+            '\u{13430}',
+            '\u{1343f}',
+            '\u{1bca0}',
+            '\u{1bca3}',
+            '\u{1d173}',
+            '\u{1d17a}',
+            '\u{e0001}',
+            '\u{e0020}',
+            '\u{e007f}',
+            '\u{2028}',
+            '\u{2029}',
+        ] {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+        // Neighbours of the ranges, and visible characters right-to-left writers use.
+        for c in [
+            'a',
+            ' ',
+            '\u{a0}',
+            '\u{ac}',
+            '\u{ae}',
+            '\u{606}',
+            '\u{2010}',
+            '\u{2027}',
+            '\u{202f}',
+            '\u{2065}',
+            '\u{2070}',
+            '\u{fffc}',
+            '\u{fffd}',
+            '\u{e0000}',
+            '\u{e0080}',
+            'ש',
+            'ع',
+            'é',
+        ] {
+            assert!(!is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn refused_characters_print_as_numbers_when_they_would_not_show() {
+        assert_eq!(
+            NameError::Invisible('\u{202e}').to_string(),
+            "it contains the invisible character U+202E"
+        );
+        assert_eq!(
+            NameError::BadCharacter('\u{202e}').to_string(),
+            "it contains the invisible character U+202E"
+        );
+        assert_eq!(
+            NameError::BadCharacter('\u{1b}').to_string(),
+            "it contains the control character U+001B"
+        );
+        assert_eq!(NameError::BadCharacter('/').to_string(), "it contains '/'");
     }
 }

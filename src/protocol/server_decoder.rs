@@ -2,7 +2,7 @@
 //! [`ServerFrame`]s, and a file header starts a sized body that becomes one `File` frame. The
 //! client's thread that reads the socket owns it.
 
-use super::framing::{LineSplitter, Unit, check_size, split_size};
+use super::framing::{LineSplitter, Unit, check_size, decimal, split_size};
 use super::names::{check_file_name, check_text, check_username};
 use super::{FILE_TAG, FrameError, ServerFrame};
 
@@ -100,6 +100,25 @@ fn frame_from_server_line(text: &str) -> Result<ServerFrame, FrameError> {
     if let Some(rest) = text.strip_prefix("[ERROR]:") {
         return Ok(ServerFrame::Error(rest.to_owned()));
     }
+    if let Some(rest) = text.strip_prefix("[NOTICE]:") {
+        return Ok(ServerFrame::Notice(rest.to_owned()));
+    }
+    if let Some(rest) = text.strip_prefix("[PM]:") {
+        let (from, text) = rest.split_once(':').ok_or(FrameError::UnknownFrame)?;
+        return Ok(ServerFrame::Private {
+            from: username(from)?,
+            text: text.to_owned(),
+        });
+    }
+    if let Some(rest) = text.strip_prefix("[HISTORY]:") {
+        let (at, rest) = rest.split_once(':').ok_or(FrameError::UnknownFrame)?;
+        let (from, text) = rest.split_once(':').ok_or(FrameError::UnknownFrame)?;
+        return Ok(ServerFrame::History {
+            at: decimal(at).ok_or(FrameError::UnknownFrame)?,
+            from: username(from)?,
+            text: text.to_owned(),
+        });
+    }
     if let Some(name) = text.strip_prefix("[WELCOME]:") {
         return username(name).map(ServerFrame::Welcome);
     }
@@ -136,6 +155,8 @@ mod tests {
             "[FILE]:eve:../../x:3",
             "[FILE]:eve:a/b:3",
             "[FILE]:eve:..:3",
+            "[FILE]:eve:received_\u{202e}txt.exe:3",
+            "[FILE]:eve:zero\u{200b}width:3",
         ] {
             let frames = server_frames(format!("{header}\nabc<END>\n[JOIN]:bob\n").as_bytes());
             assert!(
@@ -197,6 +218,66 @@ mod tests {
         ] {
             assert!(server_frames(line.as_bytes())[0].is_err(), "{line}");
         }
+    }
+
+    #[test]
+    fn private_history_and_notice_frames_decode() {
+        let frames = server_frames(
+            b"[PM]:alice:hi: there\n[PM]:alice:\n[HISTORY]:0:bob:a:b\n[NOTICE]:\n[NOTICE]:x: y\n",
+        );
+        let expected = vec![
+            Ok(ServerFrame::Private {
+                from: "alice".into(),
+                text: "hi: there".into(),
+            }),
+            Ok(ServerFrame::Private {
+                from: "alice".into(),
+                text: String::new(),
+            }),
+            Ok(ServerFrame::History {
+                at: 0,
+                from: "bob".into(),
+                text: "a:b".into(),
+            }),
+            Ok(ServerFrame::Notice(String::new())),
+            Ok(ServerFrame::Notice("x: y".into())),
+        ];
+        assert_eq!(frames, expected);
+    }
+
+    #[test]
+    fn private_and_history_frames_with_bad_fields_are_refused() {
+        let bad_name = |frame: &Result<ServerFrame, FrameError>| {
+            matches!(frame, Err(FrameError::BadUsername(_)))
+        };
+        for line in ["[PM]:e v:hi\n", "[PM]::hi\n", "[HISTORY]:1:e v:hi\n"] {
+            let frames = server_frames(line.as_bytes());
+            assert!(bad_name(&frames[0]), "{line}: {frames:?}");
+        }
+        for line in [
+            "[PM]:alice\n",
+            "[HISTORY]:1:alice\n",
+            "[HISTORY]:alice:hi\n",
+            "[HISTORY]::alice:hi\n",
+            "[HISTORY]:-1:alice:hi\n",
+            "[HISTORY]:+1:alice:hi\n",
+            "[HISTORY]: 1:alice:hi\n",
+            "[HISTORY]:18446744073709551616:alice:hi\n",
+        ] {
+            assert_eq!(
+                server_frames(line.as_bytes()),
+                vec![Err(FrameError::UnknownFrame)],
+                "{line}"
+            );
+        }
+        assert_eq!(
+            server_frames(b"[HISTORY]:18446744073709551615:a:\n"),
+            vec![Ok(ServerFrame::History {
+                at: u64::MAX,
+                from: "a".into(),
+                text: String::new()
+            })]
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@ impl Reader {
             self.pace(1.0, deadline);
             let name = match item {
                 Ok(ClientFrame::Text(name)) => name,
+                // Not a name: refused by the username rules below, as any line with a `/`.
+                Ok(ClientFrame::Command(command)) => command.to_string(),
                 Ok(ClientFrame::Empty) => continue,
                 Ok(ClientFrame::Exit) => return Err(Ending::Exit),
                 Ok(ClientFrame::File { .. }) => {

@@ -185,6 +185,11 @@ impl Reader {
                 }
                 Event::Message { id: self.id, text }
             }
+            // Commands are not carried out yet: relayed as the message they were before.
+            Ok(ClientFrame::Command(command)) => Event::Message {
+                id: self.id,
+                text: command.to_string(),
+            },
             Ok(ClientFrame::File { name, data }) => {
                 let size = data.len() as u64;
                 // A file that came whole in one read was never reserved: reserve it now.
