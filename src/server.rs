@@ -38,11 +38,14 @@ mod accept;
 mod access;
 mod admission;
 mod broadcaster;
+mod commands;
 mod config;
+mod console;
 mod event;
 mod file_memory;
 mod flood;
 mod handshake;
+mod history;
 mod queue;
 mod reader;
 mod receiving;
@@ -54,17 +57,20 @@ mod writer;
 
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use access::{AccessRules, Cidr, CidrError, Rule};
 pub use config::{Config, FloodLimit, ServerError};
+pub use console::{
+    CONSOLE_HELP, Console, ConsoleCommand, ConsoleError, ConsoleReply, OnlineUser, show_users,
+};
 pub use stop::Stopper;
 
 use admission::OpenConnections;
 use broadcaster::Broadcaster;
 use file_memory::FileMemory;
+use stop::Stopping;
 use transcript::Transcript;
 
 /// Each connection's id, in the order they were accepted.
@@ -79,7 +85,7 @@ const EVENT_QUEUE: usize = 1024;
 /// What the acceptor, the readers, the writers and the handle share.
 struct Shared {
     config: Config,
-    stopping: AtomicBool,
+    stopping: Stopping,
     connections: OpenConnections,
     file_memory: Arc<FileMemory>,
 }
@@ -111,12 +117,12 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
     let shared = Arc::new(Shared {
         file_memory: Arc::new(FileMemory::new(config.max_file_memory)),
         config,
-        stopping: AtomicBool::new(false),
+        stopping: Stopping::default(),
         connections: OpenConnections::default(),
     });
     let (events, event_queue) = crossbeam_channel::bounded(EVENT_QUEUE);
 
-    let broadcaster = Broadcaster::new(transcript);
+    let broadcaster = Broadcaster::new(transcript, shared.config.history);
     let broadcaster = thread::Builder::new()
         .name("broadcaster".into())
         .spawn(move || broadcaster.run(event_queue))?;
@@ -148,6 +154,15 @@ impl ServerHandle {
     /// A value that stops this server from anywhere (another thread, a console).
     pub fn stopper(&self) -> Stopper {
         self.stopper.clone()
+    }
+
+    /// The operator's console of this server: who is online, kick, say, shut down.
+    pub fn console(&self) -> Console {
+        Console {
+            events: self.stopper.events.clone(),
+            stopper: self.stopper.clone(),
+            max_line: self.stopper.shared.config.max_line,
+        }
     }
 
     /// How many connections are open, joined or not. A connection counts until both of its
@@ -183,19 +198,14 @@ impl ServerHandle {
     }
 
     /// After a stop was asked for: waits for the acceptor and the broadcaster, then for every
-    /// connection to close, cutting off those that do not.
+    /// connection to close, cutting off those that do not. Does nothing the second time.
     fn finish_stop(&mut self) -> bool {
-        let (Some(acceptor), Some(broadcaster)) = (self.acceptor.take(), self.broadcaster.take())
-        else {
-            // Only the acceptor was left to join (see `wait`) or this ran before.
-            if let Some(broadcaster) = self.broadcaster.take() {
-                let _ = broadcaster.join();
-            } else {
-                return true;
-            }
-            return self.close_connections();
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        let Some(broadcaster) = self.broadcaster.take() else {
+            return true;
         };
-        let _ = acceptor.join();
         let _ = broadcaster.join();
         self.close_connections()
     }

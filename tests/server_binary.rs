@@ -36,6 +36,7 @@ fn help_lists_every_option_with_its_default() {
         "--write-timeout",
         "--file-timeout",
         "--min-file-rate",
+        "--history",
         "--flood-burst",
         "--flood-rate",
         "--no-flood-limit",
@@ -284,6 +285,7 @@ fn refused_connection_is_logged_once_with_its_address() {
     let mut child = Command::new(SERVER)
         .args(["--port", "0", "--deny", "127.0.0.2"])
         .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -299,7 +301,12 @@ fn refused_connection_is_logged_once_with_its_address() {
         .parse()
         .unwrap();
     let mut stderr = child.stderr.take().unwrap();
-    let server = ServerProcess { child, addr };
+    let server = ServerProcess {
+        child,
+        addr,
+        console: None,
+        output: std::sync::mpsc::channel().1,
+    };
     // The server logs a refusal before it sends it: once the client has read it, it is logged.
     for _ in 0..2 {
         let mut refused = TestClient::connect_from(TWO, server.addr).unwrap();

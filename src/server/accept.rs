@@ -4,7 +4,6 @@
 use std::io::{self, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,7 +24,7 @@ const CLIENT_STACK: usize = 128 * 1024;
 pub(super) fn accept_loop(listener: TcpListener, shared: Arc<Shared>, events: Sender<Event>) {
     let mut next_id: ClientId = 1;
     for stream in listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
+        if shared.stopping.is_set() {
             break;
         }
         let stream = match stream {
@@ -58,7 +57,9 @@ fn open_connection(
     stream.set_nodelay(true)?;
     // A write waits at most this long, so the writer can judge progress (see `writer.rs`).
     stream.set_write_timeout(Some(writer::WRITE_SLICE.min(config.write_timeout)))?;
-    let ip = stream.peer_addr()?.ip();
+    let connected_at = Instant::now();
+    let peer = stream.peer_addr()?;
+    let ip = peer.ip();
     let limited = shared.limits_apply_to(ip);
     if let Some(refusal) = shared.connections.admit(id, &stream, ip, limited, config)? {
         log::warn!("{refusal}: turned away {ip}");
@@ -97,6 +98,8 @@ fn open_connection(
     let reader = Box::new(Reader {
         id,
         stream,
+        peer,
+        connected_at,
         decoder: ClientFrameDecoder::new(config.max_line, config.max_file_size),
         outbound,
         events: events.clone(),

@@ -1,18 +1,22 @@
 //! The broadcaster: one thread that owns the list of joined clients and decides who gets what.
 //!
-//! It takes events one at a time from the readers, in one global order, and routes the frame
-//! each one makes into the current [`Turn`]. When no more events are waiting (or the turn is
-//! full), every client gets its share of the turn as one item in its outbound queue. It never
-//! touches a socket and never waits for a client: a client whose queue is full is dropped.
+//! It takes events one at a time from the readers (and the console), in one global order, and
+//! routes the frames each one makes into the current [`Turn`]. When no more events are waiting
+//! (or the turn is full), every client gets its share of the turn as one item in its outbound
+//! queue. It never touches a socket and never waits for a client: a client whose queue is full
+//! is dropped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::Receiver;
 
 use super::ClientId;
+use super::console::{ConsoleRequest, KickError, OnlineUser};
 use super::event::{Event, JoinAnswer};
+use super::history::History;
 use super::queue::Outbound;
 use super::transcript::Transcript;
 use super::turn::{Audience, Encoded, Turn};
@@ -59,31 +63,37 @@ struct Client {
     outbound: Outbound,
     /// Where this client's share of the turn being built starts (it may join mid-turn).
     since: usize,
+    peer: SocketAddr,
+    connected_at: Instant,
 }
 
-/// A client that left during the turn being built: it still gets what was routed to it before.
+/// A client that left during the turn being built: it still gets what was routed to it before,
+/// then `last_words`, if any, as the frame that closes its connection.
 struct Departed {
     id: ClientId,
     outbound: Outbound,
     share_start: usize,
     share_end: usize,
+    last_words: Option<ServerFrame>,
 }
 
 pub(super) struct Broadcaster {
     /// Joined clients by id; ids grow, so this is the order in which they connected.
     clients: BTreeMap<ClientId, Client>,
-    /// Lower-cased names of the joined clients: names are unique regardless of case.
-    names: HashSet<String>,
+    /// The joined clients by lower-cased name: names are unique regardless of case.
+    names: HashMap<String, ClientId>,
+    history: History,
     transcript: Transcript,
     turn: Turn,
     departed: Vec<Departed>,
 }
 
 impl Broadcaster {
-    pub(super) fn new(transcript: Transcript) -> Broadcaster {
+    pub(super) fn new(transcript: Transcript, history: usize) -> Broadcaster {
         Broadcaster {
             clients: BTreeMap::new(),
-            names: HashSet::new(),
+            names: HashMap::new(),
+            history: History::new(history),
             transcript,
             turn: Turn::default(),
             departed: Vec::new(),
@@ -134,18 +144,35 @@ impl Broadcaster {
             Event::Join {
                 id,
                 name,
+                peer,
+                connected_at,
                 outbound,
                 reply,
             } => {
-                let answer = self.join(id, name, outbound);
+                let client = Client {
+                    name,
+                    outbound,
+                    since: 0,
+                    peer,
+                    connected_at,
+                };
+                let answer = self.join(id, client);
                 let _ = reply.send(answer);
             }
             Event::Message { id, text } => {
                 if let Some(from) = self.name_of(id) {
                     self.transcript.record(&format!("{from}: {text}"));
+                    self.history.record(SystemTime::now(), &from, &text);
                     self.route(Audience::AllBut(id), ServerFrame::Message { from, text });
                 }
             }
+            Event::Users { id } => {
+                if self.clients.contains_key(&id) {
+                    let users = self.clients.values().map(|c| c.name.clone()).collect();
+                    self.route(Audience::Only(id), ServerFrame::Users(users));
+                }
+            }
+            Event::Private { id, to, text } => self.private(id, &to, text),
             Event::File {
                 id,
                 name,
@@ -153,15 +180,16 @@ impl Broadcaster {
                 memory,
             } => {
                 if let Some(from) = self.name_of(id) {
-                    log::info!("[Notification] File '{name}' transferred.");
                     let size = data.len();
+                    log::info!("[Notification] File '{name}' ({size} bytes) from {from}.");
                     let line = format!("[Notification] File '{name}' ({size} bytes) from {from}.");
                     self.transcript.record(&line);
                     self.route(Audience::AllBut(id), ServerFrame::File { from, name, data });
                     self.turn.hold_file(memory);
                 }
             }
-            Event::Leave { id } => self.remove(id),
+            Event::Leave { id } => self.remove(id, None),
+            Event::Console(request) => self.console(request),
             Event::Shutdown => return false,
         }
         true
@@ -172,28 +200,38 @@ impl Broadcaster {
         self.clients.get(&id).map(|client| client.name.clone())
     }
 
-    /// Adds a client under `name` unless the name is taken in any case.
-    fn join(&mut self, id: ClientId, name: String, outbound: Outbound) -> JoinAnswer {
-        if self.names.contains(&name.to_ascii_lowercase()) {
+    /// The joined client called `name`, compared without case.
+    fn find(&self, name: &str) -> Option<ClientId> {
+        self.names.get(&name.to_ascii_lowercase()).copied()
+    }
+
+    /// Adds a client under its name unless the name is taken in any case.
+    fn join(&mut self, id: ClientId, mut client: Client) -> JoinAnswer {
+        let key = client.name.to_ascii_lowercase();
+        if self.names.contains_key(&key) {
             return JoinAnswer::NameTaken;
         }
+        let name = client.name.clone();
         let mut users: Vec<&str> = self.clients.values().map(|c| c.name.as_str()).collect();
         // In connection order, the new user too: who connected earlier may join later.
         users.insert(self.clients.range(..id).count(), &name);
         let users = users.into_iter().map(String::from).collect();
+        // The newcomer's first frames go straight to its queue: it has no share of this turn
+        // yet, so nothing routed before can come after them.
+        let outbound = &client.outbound;
         let welcome = outbound
             .push_frame(&ServerFrame::Welcome(name.clone()))
-            .and_then(|()| outbound.push_frame(&ServerFrame::Users(users)));
+            .and_then(|()| outbound.push_frame(&ServerFrame::Users(users)))
+            .and_then(|()| {
+                self.history
+                    .frames()
+                    .try_for_each(|past| outbound.push_frame(&past))
+            });
         if welcome.is_err() {
             return JoinAnswer::QueueFull;
         }
-        self.names.insert(name.to_ascii_lowercase());
-        let since = self.turn.len();
-        let client = Client {
-            name: name.clone(),
-            outbound,
-            since,
-        };
+        self.names.insert(key, id);
+        client.since = self.turn.len();
         self.clients.insert(id, client);
         log::info!("[+] {name} is connected.");
         self.transcript
@@ -202,15 +240,34 @@ impl Broadcaster {
         JoinAnswer::Welcome
     }
 
+    /// A private message from `id` to the client called `to`, in its place in the one order.
+    fn private(&mut self, id: ClientId, to: &str, text: String) {
+        let Some(from) = self.name_of(id) else { return };
+        let answer = match self.find(to) {
+            Some(to_id) if to_id == id => {
+                ServerFrame::Error("you cannot send a private message to yourself".into())
+            }
+            Some(to_id) => {
+                // Logged without its text, and not in the public transcript.
+                log::debug!("[PM] {from} -> {to}");
+                self.route(Audience::Only(to_id), ServerFrame::Private { from, text });
+                return;
+            }
+            None => ServerFrame::Error(format!("no such user: {to}")),
+        };
+        self.route(Audience::Only(id), answer);
+    }
+
     /// Removes a client, if it is still here, and tells the others. It still gets what was
-    /// routed to it earlier in this turn.
-    fn remove(&mut self, id: ClientId) {
+    /// routed to it earlier in this turn, then `last_words` if any.
+    fn remove(&mut self, id: ClientId, last_words: Option<ServerFrame>) {
         if let Some(client) = self.forget(id) {
             self.departed.push(Departed {
                 id,
                 outbound: client.outbound,
                 share_start: client.since,
                 share_end: self.turn.len(),
+                last_words,
             });
             self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
         }
@@ -223,6 +280,50 @@ impl Broadcaster {
         self.transcript
             .record(&format!("{} has left the chat.", client.name));
         Some(client)
+    }
+
+    /// Carries out what the operator asked at the server's console.
+    fn console(&mut self, request: ConsoleRequest) {
+        match request {
+            ConsoleRequest::Users { reply } => {
+                let now = Instant::now();
+                let users = self
+                    .clients
+                    .values()
+                    .map(|client| OnlineUser {
+                        name: client.name.clone(),
+                        address: client.peer,
+                        connected_for: now.saturating_duration_since(client.connected_at),
+                    })
+                    .collect();
+                let _ = reply.send(users);
+            }
+            ConsoleRequest::Kick {
+                name,
+                reason,
+                reply,
+            } => {
+                let answer = match self.find(&name) {
+                    Some(id) => {
+                        let name = self.clients[&id].name.clone();
+                        let why = match &reason {
+                            Some(reason) => format!("removed by the server: {reason}"),
+                            None => "removed by the server".to_owned(),
+                        };
+                        log::info!("[-] {name} was removed at the console ({why})");
+                        self.transcript.record(&format!("{name} was {why}."));
+                        self.remove(id, Some(ServerFrame::Error(why)));
+                        Ok(name)
+                    }
+                    None => Err(KickError::NoSuchUser(name)),
+                };
+                let _ = reply.send(answer);
+            }
+            ConsoleRequest::Say { text } => {
+                self.transcript.record(&format!("[NOTICE] {text}"));
+                self.route(Audience::Everyone, ServerFrame::Notice(text));
+            }
+        }
     }
 
     /// Adds `frame` to this turn for `audience`. Encoded once, shared by every queue.
@@ -249,6 +350,9 @@ impl Broadcaster {
                 let share = turn.share(departed.id, departed.share_start..departed.share_end);
                 if share.mine.frames > 0 {
                     let _ = departed.outbound.push_share(&turn, share);
+                }
+                if let Some(last_words) = &departed.last_words {
+                    departed.outbound.close_with(last_words);
                 }
             }
             for id in overflowed {

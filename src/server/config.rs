@@ -50,6 +50,8 @@ pub struct Config {
     pub min_file_rate: u64,
     /// Where to append the transcript of the chat, if anywhere.
     pub log: Option<PathBuf>,
+    /// How many of the last public messages a newcomer gets right after `[USERS]`; 0 for none.
+    pub history: usize,
     /// Who may connect at all, tried before any other limit; one refused gets `[ERROR]:not
     /// allowed from your address`. No rules (the default): everyone.
     pub access: AccessRules,
@@ -94,6 +96,7 @@ impl Default for Config {
             file_timeout: Duration::from_secs(30),
             min_file_rate: 256 * 1024,
             log: None,
+            history: 20,
             access: AccessRules::default(),
             test_panic_on: None,
         }

@@ -54,6 +54,12 @@ impl FileMemory {
     }
 }
 
+impl std::fmt::Debug for FileReservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileReservation {{ size: {} }}", self.size)
+    }
+}
+
 impl FileReservation {
     #[cfg(test)]
     fn size(&self) -> u64 {

@@ -70,6 +70,8 @@ impl Reader {
         let join = Event::Join {
             id: self.id,
             name: name.to_owned(),
+            peer: self.peer,
+            connected_at: self.connected_at,
             outbound: self.outbound.clone(),
             reply,
         };

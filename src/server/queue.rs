@@ -64,6 +64,13 @@ pub(super) fn outbound_queue(limit: usize) -> (Outbound, Inbox) {
     )
 }
 
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queued = self.queued.load(Ordering::Relaxed);
+        write!(f, "Outbound {{ queued: {queued}, limit: {} }}", self.limit)
+    }
+}
+
 impl Outbound {
     /// Queues `item`, which holds `bytes` bytes, without ever waiting. When the client is
     /// already more than `limit` bytes behind, nothing is queued; the client gets

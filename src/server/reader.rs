@@ -10,15 +10,14 @@
 //! whichever comes first, and a flooding client's pause never outlasts it.
 
 use std::io::{self, Read};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
 use super::admission::ConnectionGuard;
+use super::commands::{self, Action};
 use super::event::Event;
 use super::file_memory::FileReservation;
 use super::flood::TokenBucket;
@@ -60,6 +59,9 @@ pub(super) type Item = Result<ClientFrame, FrameError>;
 pub(super) struct Reader {
     pub(super) id: ClientId,
     pub(super) stream: TcpStream,
+    /// Where the client connected from, and when.
+    pub(super) peer: SocketAddr,
+    pub(super) connected_at: Instant,
     pub(super) decoder: ClientFrameDecoder,
     /// This client's own queue, for the handshake and for `[ERROR]` answers.
     pub(super) outbound: Outbound,
@@ -172,7 +174,7 @@ impl Reader {
             wait = wait.min(deadline.saturating_duration_since(now));
         }
         if !wait.is_zero() {
-            thread::sleep(wait);
+            self.shared.stopping.sleep(wait);
         }
     }
 
@@ -185,10 +187,14 @@ impl Reader {
                 }
                 Event::Message { id: self.id, text }
             }
-            // Commands are not carried out yet: relayed as the message they were before.
-            Ok(ClientFrame::Command(command)) => Event::Message {
-                id: self.id,
-                text: command.to_string(),
+            Ok(ClientFrame::Command(command)) => match commands::act_on(self.id, command) {
+                Action::Ask(event) => event,
+                Action::Answer(frames) => {
+                    for frame in frames {
+                        self.outbound.push_frame(&frame)?;
+                    }
+                    return Ok(());
+                }
             },
             Ok(ClientFrame::File { name, data }) => {
                 let size = data.len() as u64;
@@ -313,7 +319,7 @@ impl Reader {
     /// The connection stopped giving bytes. During a shutdown, a client that has not joined yet
     /// is told why (the broadcaster tells the joined ones).
     fn closed(&self) -> Ending {
-        if self.shared.stopping.load(Ordering::SeqCst) && !self.departure.joined {
+        if self.shared.stopping.is_set() && !self.departure.joined {
             Ending::Error("server is shutting down".into())
         } else {
             Ending::Closed

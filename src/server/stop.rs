@@ -7,8 +7,9 @@
 //! then waits for every connection to close.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
@@ -27,7 +28,7 @@ impl Stopper {
     /// Asks the server to stop: no more connections, and a goodbye to everyone. Returns at once;
     /// [`ServerHandle::shutdown`](super::ServerHandle::shutdown) also waits for the end.
     pub fn stop(&self) {
-        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+        if self.shared.stopping.set() {
             return; // already stopping
         }
         let _ = TcpStream::connect(wake_address(self.addr));
@@ -36,7 +37,47 @@ impl Stopper {
 
     /// True once a stop was asked for.
     pub fn is_stopping(&self) -> bool {
-        self.shared.stopping.load(Ordering::SeqCst)
+        self.shared.stopping.is_set()
+    }
+}
+
+/// The flag that says the server is stopping, and a way to sleep until it is set: a reader
+/// that paces a flooding client must not keep the server from stopping.
+#[derive(Default)]
+pub(super) struct Stopping {
+    flag: AtomicBool,
+    lock: Mutex<()>,
+    set: Condvar,
+}
+
+impl Stopping {
+    pub(super) fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Sets the flag and wakes every sleeper; true if it was already set.
+    fn set(&self) -> bool {
+        let was_set = self.flag.swap(true, Ordering::SeqCst);
+        // Taking the lock orders this with a sleeper that checked the flag and is about to wait.
+        drop(
+            self.lock
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        self.set.notify_all();
+        was_set
+    }
+
+    /// Sleeps for `time`, or until the server stops, whichever comes first.
+    pub(super) fn sleep(&self, time: Duration) {
+        let guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = self
+            .set
+            .wait_timeout_while(guard, time, |()| !self.is_set())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
 }
 

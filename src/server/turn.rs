@@ -20,17 +20,27 @@ use crate::protocol::{self, ServerFrame};
 pub(super) type Bytes = Arc<[u8]>;
 
 /// Who a frame of a turn is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Audience {
+    /// Every joined client (a notice from the server's console).
+    Everyone,
     /// Every joined client but one: a message, a file, a join or a leave is not sent back to
     /// the client it comes from.
     AllBut(ClientId),
+    /// One client alone: a private message, an answer to a command.
+    Only(ClientId),
+    /// The clients listed, in increasing order (those who take files, say).
+    #[allow(dead_code)] // the file routing that uses it comes next
+    Group(Arc<[ClientId]>),
 }
 
 impl Audience {
-    pub(super) fn includes(self, id: ClientId) -> bool {
+    pub(super) fn includes(&self, id: ClientId) -> bool {
         match self {
-            Audience::AllBut(left_out) => id != left_out,
+            Audience::Everyone => true,
+            Audience::AllBut(left_out) => id != *left_out,
+            Audience::Only(only) => id == *only,
+            Audience::Group(members) => members.binary_search(&id).is_ok(),
         }
     }
 }
@@ -97,6 +107,13 @@ impl Tally {
             bytes: self.bytes - other.bytes,
         }
     }
+
+    fn plus(self, other: Tally) -> Tally {
+        Tally {
+            frames: self.frames + other.frames,
+            bytes: self.bytes + other.bytes,
+        }
+    }
 }
 
 /// The part of a turn one client gets: the frames of `range` meant for it.
@@ -119,19 +136,33 @@ pub(super) struct Turn {
     frames: Vec<(Audience, Encoded)>,
     /// The memory of the files among `frames`.
     files: Vec<FileReservation>,
-    /// Every frame of the turn.
-    all: Tally,
+    /// Every frame of the turn, whoever it is for.
+    total: Tally,
+    /// The frames addressed to every client, or to every client but one.
+    to_all: Tally,
     /// For each client, the frames addressed to everyone but it.
     left_out: HashMap<ClientId, Tally>,
+    /// For each client, the frames addressed to it by name (alone or in a group).
+    addressed: HashMap<ClientId, Tally>,
 }
 
 impl Turn {
     /// Adds a frame for `audience` at the end of the turn.
     pub(super) fn push(&mut self, audience: Audience, frame: Encoded) {
         let len = frame.queued_len();
-        self.all.add(len);
-        match audience {
-            Audience::AllBut(id) => self.left_out.entry(id).or_default().add(len),
+        self.total.add(len);
+        match &audience {
+            Audience::Everyone => self.to_all.add(len),
+            Audience::AllBut(id) => {
+                self.to_all.add(len);
+                self.left_out.entry(*id).or_default().add(len);
+            }
+            Audience::Only(id) => self.addressed.entry(*id).or_default().add(len),
+            Audience::Group(members) => {
+                for id in members.iter() {
+                    self.addressed.entry(*id).or_default().add(len);
+                }
+            }
         }
         self.frames.push((audience, frame));
     }
@@ -152,9 +183,12 @@ impl Turn {
     /// The share of client `id` in the frames of `range`.
     pub(super) fn share(&self, id: ClientId, range: Range<usize>) -> Share {
         let mine = if range == (0..self.frames.len()) {
-            // The common case, in constant time: all frames but those not for `id`.
-            let left_out = self.left_out.get(&id).copied().unwrap_or_default();
-            self.all.minus(left_out)
+            // The common case, in constant time: the frames for all but those that leave `id`
+            // out, and those addressed to `id`.
+            let tally = |map: &HashMap<ClientId, Tally>| map.get(&id).copied().unwrap_or_default();
+            self.to_all
+                .minus(tally(&self.left_out))
+                .plus(tally(&self.addressed))
         } else {
             // A client that joined or left during the turn: count its part.
             let mut mine = Tally::default();
@@ -168,7 +202,7 @@ impl Turn {
         Share {
             range,
             mine,
-            kept_alive: self.all.bytes,
+            kept_alive: self.total.bytes,
         }
     }
 
@@ -245,6 +279,42 @@ mod tests {
         let whole = turn.share(2, 0..3).mine;
         let by_parts: usize = turn.frames_for(2, 0..3).map(Encoded::queued_len).sum();
         assert_eq!(whole.bytes, by_parts);
+    }
+
+    #[test]
+    fn a_private_frame_goes_to_its_one_client_in_its_place_in_the_order() {
+        let mut turn = three_messages();
+        turn.push(Audience::Only(2), message("a", "psst"));
+        turn.push(Audience::AllBut(1), message("a", "four"));
+        assert_eq!(
+            lines(&turn, 2, 0..5),
+            ["a: one\n", "a: three\n", "a: psst\n", "a: four\n"]
+        );
+        assert_eq!(
+            lines(&turn, 3, 0..5),
+            ["a: one\n", "b: two\n", "a: three\n", "a: four\n"]
+        );
+        assert_eq!(turn.share(2, 0..5).mine.frames, 4);
+        assert_eq!(turn.share(3, 0..5).mine.frames, 4);
+        assert_eq!(turn.share(1, 0..5).mine.frames, 1);
+    }
+
+    #[test]
+    fn a_frame_for_everyone_or_a_group_reaches_exactly_them() {
+        let mut turn = Turn::default();
+        turn.push(Audience::Everyone, message("server", "hello"));
+        turn.push(
+            Audience::Group(Arc::from([2, 4])),
+            message("a", "for two and four"),
+        );
+        for (id, frames) in [(1, 1), (2, 2), (3, 1), (4, 2)] {
+            let share = turn.share(id, 0..2);
+            assert_eq!(share.mine.frames, frames, "client {id}");
+            assert_eq!(lines(&turn, id, 0..2).len(), frames, "client {id}");
+        }
+        // Counted by parts, the same.
+        assert_eq!(turn.share(4, 1..2).mine.frames, 1);
+        assert_eq!(turn.share(3, 1..2).mine.frames, 0);
     }
 
     #[test]

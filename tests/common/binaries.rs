@@ -79,33 +79,48 @@ impl Drop for TestDir {
 pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Its console's input, when started with [`with_console`](Self::with_console).
+    pub console: Option<ChildStdin>,
+    /// What it printed on standard output after the `Hosting on` line, line by line.
+    pub output: mpsc::Receiver<String>,
 }
 
 impl ServerProcess {
-    /// Starts the server on a free port with `args`, and waits for its `Hosting on` line.
+    /// Starts the server on a free port with `args`, and waits for its `Hosting on` line. Its
+    /// standard input is empty and not a terminal: the console ends at once, the server serves.
     pub fn start(args: &[&str]) -> ServerProcess {
-        ServerProcess::start_with_env(args, &[])
+        ServerProcess::spawn(args, &[], Stdio::null())
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
     /// `GLIBC_TUNABLES`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::spawn(args, env, Stdio::null())
+    }
+
+    /// As [`start`](Self::start), with its console's input kept open in `console`.
+    pub fn with_console(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(args, &[], Stdio::piped())
+    }
+
+    fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ServerProcess {
         let mut child = Command::new(SERVER)
             .args(["--port", "0"])
             .args(args)
             .envs(env.iter().copied())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start chat-server");
         let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
+        let (tx, output) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
         });
-        let line = rx
+        let line = output
             .recv_timeout(TIMEOUT)
             .expect("the server says where it hosts");
         let addr = line
@@ -114,7 +129,38 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("no 'Hosting on' in {line:?}"))
             .parse()
             .expect("a socket address");
-        ServerProcess { child, addr }
+        let console = child.stdin.take();
+        ServerProcess {
+            child,
+            addr,
+            console,
+            output,
+        }
+    }
+
+    /// Types a line at the server's console.
+    pub fn type_line(&mut self, line: &str) {
+        let console = self.console.as_mut().expect("started with_console");
+        writeln!(console, "{line}").expect("type at the console");
+    }
+
+    /// The next line the server prints, waiting at most `TIMEOUT`.
+    pub fn next_output(&self) -> String {
+        self.output
+            .recv_timeout(TIMEOUT)
+            .expect("the server printed a line")
+    }
+
+    /// Waits, at most `TIMEOUT`, for the server to exit; returns its exit code.
+    pub fn wait_for_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for chat-server") {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

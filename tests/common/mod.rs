@@ -38,6 +38,14 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// The server's operator console.
+    pub fn console(&self) -> chat::server::Console {
+        self.handle
+            .as_ref()
+            .expect("the server is running")
+            .console()
+    }
+
     /// Bytes of files the server holds in memory now.
     pub fn file_memory_in_use(&self) -> u64 {
         let handle = self.handle.as_ref().expect("the server is running");
@@ -198,6 +206,21 @@ impl TestClient {
             "the bytes of {header:?} differ ({} bytes received)",
             got_data.len()
         );
+    }
+
+    /// Asserts that nothing arrives for a moment (300 ms): for what must not be sent at all.
+    /// Prefer a later frame that must come first, where there is one.
+    pub fn expect_nothing(&mut self) {
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut probe = [0u8; 1];
+        let got = self.stream.peek(&mut probe);
+        self.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        match got {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            other => panic!("expected nothing, got {other:?}: {:?}", self.read_line()),
+        }
     }
 
     /// Asserts that the server closes the connection with nothing more to say.

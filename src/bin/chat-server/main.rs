@@ -1,6 +1,7 @@
-//! `chat-server`: parses the command line (`options.rs`), binds the listener and hands it to
-//! `chat::server`.
+//! `chat-server`: parses the command line (`options.rs`), binds the listener, hands it to
+//! `chat::server`, and runs the operator's console on standard input (`console.rs`).
 
+mod console;
 mod options;
 
 use std::net::TcpListener;
@@ -11,7 +12,8 @@ use options::{Command, options, parse};
 
 const USAGE: &str = "Usage: chat-server [options]\n\n\
     A TCP chat server: users join with a name, and every message and file is relayed to\n\
-    everyone else. It runs until it is killed.";
+    everyone else. While it runs it reads console commands on standard input (/help lists\n\
+    them); /shutdown, or Ctrl-D at a terminal, stops it cleanly.";
 
 fn main() -> ExitCode {
     // args_os: an argument that is not UTF-8 becomes a parse error, not a panic.
@@ -52,6 +54,11 @@ fn main() -> ExitCode {
     };
     // Scripts and tests wait for this line to know the port (useful with --port 0).
     println!("Hosting on {}", server.local_addr());
+    println!("Console: type /help; /shutdown or Ctrl-D stops the server cleanly.");
+    if let Err(error) = console::spawn(server.console()) {
+        eprintln!("chat-server: cannot start the console: {error}");
+    }
+    // Until a stop: from the console, or (in a library user) a Stopper.
     server.wait();
     ExitCode::SUCCESS
 }

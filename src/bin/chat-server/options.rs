@@ -122,6 +122,14 @@ const LIMITS: &[Limit] = &[
         set: |c, n| c.min_file_rate = n,
     },
     Limit {
+        name: "history",
+        what: "last public messages sent to a newcomer, 0 for none",
+        hint: "N",
+        range: (0, 1000),
+        default: |c| c.history as u64,
+        set: |c, n| c.history = n as usize,
+    },
+    Limit {
         name: "flood-burst",
         what: "frames a client may send at once (loopback exempt)",
         hint: "N",
