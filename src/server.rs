@@ -20,18 +20,22 @@
 //! then gives each client its share of the turn as one queue item, so under load each writer
 //! wakes once per turn rather than once per message.
 //!
+//! Who may connect at all is the access rules' decision (`access.rs`, `--allow` and `--deny`),
+//! taken before a connection counts against any limit.
+//!
 //! Every resource has a bound, all in [`Config`]: connections (in all and per address), each
 //! outbound queue, the time to join and to stay silent, how fast a client may send (the reader
 //! sleeps when it floods), and the bytes of files held in memory (a reader waits for room
 //! before it reads a file's body).
 //!
-//! Reading order, following the data: `config.rs` (every limit), `accept.rs` and `admission.rs`
-//! (a connection arrives), `reader.rs` and `handshake.rs` (bytes to events), `flood.rs` and
-//! `file_memory.rs` (what slows a reader down), `event.rs`, `broadcaster.rs` and `turn.rs` (who
-//! gets what), `queue.rs` and `writer.rs` (back out to the socket), `transcript.rs`, and
-//! `stop.rs` (how it all ends).
+//! Reading order, following the data: `config.rs` (every limit), `accept.rs`, `admission.rs`
+//! and `access.rs` (a connection arrives), `reader.rs` and `handshake.rs` (bytes to events),
+//! `flood.rs` and `file_memory.rs` (what slows a reader down), `event.rs`, `broadcaster.rs` and
+//! `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back out to the socket),
+//! `transcript.rs`, and `stop.rs` (how it all ends).
 
 mod accept;
+mod access;
 mod admission;
 mod broadcaster;
 mod config;
@@ -41,8 +45,10 @@ mod flood;
 mod handshake;
 mod queue;
 mod reader;
+mod receiving;
 mod stop;
 mod transcript;
+mod transfer;
 mod turn;
 mod writer;
 
@@ -52,6 +58,7 @@ use std::sync::atomic::AtomicBool;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+pub use access::{AccessRules, Cidr, CidrError, Rule};
 pub use config::{Config, FloodLimit, ServerError};
 pub use stop::Stopper;
 

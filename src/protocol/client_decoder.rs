@@ -29,7 +29,15 @@ pub struct ClientFrameDecoder {
     sized_file: Option<(String, u64)>,
     /// The text-form file being collected, if any.
     text_file: Option<TextFile>,
+    /// False while files are refused whole and skipped unread (before the username).
+    files_allowed: bool,
+    /// Bytes of refused text-form files skipped since the last `take_discarded`.
+    discarded_lines: u64,
 }
+
+/// How far ahead of what it holds a text-form file is reserved, beyond one more line: a reader
+/// takes at most a few KiB from the socket at a time, and this is far more than that.
+const TEXT_FILE_AHEAD: u64 = 64 * 1024;
 
 impl ClientFrameDecoder {
     /// A decoder that refuses lines over `max_line` bytes and files over `max_file_size` bytes.
@@ -39,7 +47,34 @@ impl ClientFrameDecoder {
             max_file_size,
             sized_file: None,
             text_file: None,
+            files_allowed: true,
+            discarded_lines: 0,
         }
+    }
+
+    /// While `allowed` is false, every file frame is refused with
+    /// [`FrameError::FileBeforeName`] and its bytes are skipped as they arrive, never kept. The
+    /// server refuses files this way until a connection has joined.
+    pub fn set_files_allowed(&mut self, allowed: bool) {
+        self.files_allowed = allowed;
+    }
+
+    /// Gives up the file being received: what was kept of it is freed and the rest is skipped
+    /// up to its `<END>`, so the stream stays in step. The server does this when it has no
+    /// memory left for the file.
+    pub fn abandon_file(&mut self) {
+        if self.sized_file.take().is_some() {
+            self.lines.abandon_body();
+        }
+        if let Some(file) = &mut self.text_file {
+            file.refused = true;
+            file.data = Vec::new();
+        }
+    }
+
+    /// Bytes skipped unread since the last call (the rest of over-long lines, refused files).
+    pub fn take_discarded(&mut self) -> u64 {
+        self.lines.take_discarded() + std::mem::take(&mut self.discarded_lines)
     }
 
     /// Adds bytes read from the connection.
@@ -65,10 +100,26 @@ impl ClientFrameDecoder {
         self.lines.fill_body(max, fill)
     }
 
-    /// The most bytes the file now being received can come to: its announced size, or
-    /// `max_file_size` for a text-form file. `None` when no file is being kept. The server uses it
-    /// to reserve memory for a file before reading its body.
+    /// The most bytes the file now being received can hold before the decoder is fed again: a
+    /// sized file's announced size; for a text-form file, what it holds plus one line and
+    /// 64 KiB ahead (at most `max_file_size`), so it is reserved as it grows, not all at once.
+    /// `None` when no file is being kept. The server reserves memory for a file from it before
+    /// reading more of the file.
     pub fn file_in_progress(&self) -> Option<u64> {
+        match (&self.sized_file, &self.text_file) {
+            (Some((_, size)), _) => Some(*size),
+            (None, Some(file)) if !file.refused => {
+                let ahead = self.lines.max_line() as u64 + 1 + TEXT_FILE_AHEAD;
+                Some((file.data.len() as u64 + ahead).min(self.max_file_size))
+            }
+            _ => None,
+        }
+    }
+
+    /// The most bytes the file now being received may come to: a sized file's announced size,
+    /// or `max_file_size` for a text-form file. `None` when no file is being kept. The server
+    /// gives a file time to arrive according to it.
+    pub fn file_size_limit(&self) -> Option<u64> {
         match (&self.sized_file, &self.text_file) {
             (Some((_, size)), _) => Some(*size),
             (None, Some(file)) if !file.refused => Some(self.max_file_size),
@@ -121,6 +172,18 @@ impl ClientFrameDecoder {
                 self.lines.break_stream();
                 Err(error)
             }
+            Some(Ok((_, size))) if !self.files_allowed => {
+                self.lines.expect_body(size, false);
+                Err(FrameError::FileBeforeName)
+            }
+            None if !self.files_allowed => {
+                self.text_file = Some(TextFile {
+                    name: String::new(),
+                    data: Vec::new(),
+                    refused: true,
+                });
+                Err(FrameError::FileBeforeName)
+            }
             Some(Ok((name, size))) => {
                 let check = check_file_name(name)
                     .map_err(FrameError::BadFileName)
@@ -162,6 +225,7 @@ impl ClientFrameDecoder {
             Err(error) => Err(error),
         };
         if file.refused {
+            self.discarded_lines += line.as_ref().map_or(0, |text| text.len() as u64 + 1);
             return None;
         }
         let size = file.data.len() as u64 + line.as_ref().map_or(0, |t| t.len() as u64 + 1);
@@ -354,6 +418,65 @@ mod tests {
             None,
             "a refused file is not kept"
         );
+    }
+
+    #[test]
+    fn a_text_form_file_is_reserved_as_it_grows_not_at_its_limit() {
+        let max_file = 64 * 1024 * 1024;
+        let mut decoder = ClientFrameDecoder::new(64, max_file);
+        decoder.feed(b"[FILE]:notes.txt\nfirst line\n");
+        assert_eq!(decoder.next_frame(), None);
+        let ahead = 64 + 1 + TEXT_FILE_AHEAD;
+        assert_eq!(decoder.file_in_progress(), Some(11 + ahead));
+        decoder.feed(b"second\n");
+        assert_eq!(decoder.next_frame(), None);
+        assert_eq!(decoder.file_in_progress(), Some(18 + ahead));
+    }
+
+    #[test]
+    fn files_before_the_name_are_refused_and_skipped_unread() {
+        let mut decoder = ClientFrameDecoder::new(LIMIT, FILE_LIMIT);
+        decoder.set_files_allowed(false);
+        decoder.feed(b"[FILE]:a.bin:5\nhel");
+        assert_eq!(decoder.next_frame(), Some(Err(FrameError::FileBeforeName)));
+        assert_eq!(decoder.file_in_progress(), None, "nothing is kept");
+        decoder.feed(b"lo<END>\n[FILE]:b.txt\nsome line\n<END>\nalice\n");
+        assert_eq!(decoder.next_frame(), Some(Err(FrameError::FileBeforeName)));
+        assert_eq!(decoder.file_in_progress(), None, "nothing is kept");
+        assert_eq!(decoder.next_frame(), Some(text("alice")));
+        assert_eq!(decoder.take_discarded(), 5 + "some line\n".len() as u64);
+        decoder.set_files_allowed(true);
+        decoder.feed(b"[FILE]:c.bin:2\nhi<END>\n");
+        assert_eq!(decoder.next_frame(), Some(file("c.bin", b"hi")));
+    }
+
+    #[test]
+    fn an_abandoned_file_frees_its_bytes_and_skips_the_rest() {
+        let mut decoder = ClientFrameDecoder::new(LIMIT, FILE_LIMIT);
+        decoder.feed(b"[FILE]:a.bin:10\n12345");
+        assert_eq!(decoder.next_frame(), None);
+        decoder.abandon_file();
+        assert_eq!(decoder.file_in_progress(), None);
+        decoder.feed(b"67890<END>\n[FILE]:b.txt\nline\n");
+        assert_eq!(decoder.next_frame(), None);
+        decoder.abandon_file();
+        assert_eq!(decoder.file_in_progress(), None);
+        decoder.feed(b"more\n<END>\nstill in step\n");
+        assert_eq!(decoder.next_frame(), Some(text("still in step")));
+    }
+
+    #[test]
+    fn skipped_bytes_are_counted() {
+        let mut decoder = ClientFrameDecoder::new(LIMIT, FILE_LIMIT);
+        let long = vec![b'x'; 200];
+        decoder.feed(&long);
+        decoder.feed(b"\n[FILE]:big.bin:5000\n");
+        decoder.feed(&[0; 5000]);
+        decoder.feed(b"<END>\nok\n");
+        let frames: Vec<_> = std::iter::from_fn(|| decoder.next_frame()).collect();
+        assert_eq!(frames.last(), Some(&text("ok")));
+        assert_eq!(decoder.take_discarded(), 201 + 5000);
+        assert_eq!(decoder.take_discarded(), 0, "counted once");
     }
 
     #[test]

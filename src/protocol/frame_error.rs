@@ -22,6 +22,8 @@ pub enum FrameError {
     BadFileName(NameError),
     /// A file larger than the limit; the file is skipped.
     FileTooLarge { size: u64, limit: u64 },
+    /// A file sent before the username was accepted; the file is skipped unread.
+    FileBeforeName,
     /// A file header whose size is not a decimal number: the end of the frame is unknown.
     BadFileSize,
     /// A sized file's bytes not followed by `<END>`: the stream is out of step.
@@ -50,6 +52,7 @@ impl fmt::Display for FrameError {
             FrameError::FileTooLarge { size, limit } => {
                 write!(f, "file too large: {size} bytes, the limit is {limit}")
             }
+            FrameError::FileBeforeName => write!(f, "send your username before anything else"),
             FrameError::BadFileSize => write!(f, "bad file size: not a decimal number"),
             FrameError::MissingEnd => write!(f, "the file's bytes were not followed by <END>"),
             FrameError::UnknownFrame => write!(f, "unrecognised frame"),

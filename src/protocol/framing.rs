@@ -48,6 +48,9 @@ pub(super) struct LineSplitter {
     searched: usize,
     max_line: usize,
     mode: Mode,
+    /// Bytes skipped unread since the last `take_discarded`: the rest of over-long lines and
+    /// the bodies of refused files.
+    discarded: u64,
 }
 
 /// Bodies are allocated as they arrive, never all at once from a size a peer announced.
@@ -61,6 +64,7 @@ impl LineSplitter {
             searched: 0,
             max_line,
             mode: Mode::Lines,
+            discarded: 0,
         }
     }
 
@@ -145,7 +149,8 @@ impl LineSplitter {
                     let Some(i) = pending[self.searched..].iter().position(|&b| b == b'\n') else {
                         self.searched = pending.len();
                         // One byte of slack for a CR that may come right before the LF.
-                        if pending.len() > self.max_line + 1 {
+                        if pending.len() > self.max_line.saturating_add(1) {
+                            self.discarded += pending.len() as u64;
                             self.start = self.buf.len();
                             self.searched = 0;
                             self.mode = Mode::DiscardLine;
@@ -161,6 +166,7 @@ impl LineSplitter {
                         bytes = rest;
                     }
                     let result = if bytes.len() > self.max_line {
+                        self.discarded += end as u64 + 1;
                         Err(FrameError::LineTooLong {
                             limit: self.max_line,
                         })
@@ -176,18 +182,21 @@ impl LineSplitter {
                 }
                 Mode::DiscardLine => match pending.iter().position(|&b| b == b'\n') {
                     Some(i) => {
+                        self.discarded += i as u64 + 1;
                         self.start += i + 1;
                         self.mode = Mode::Lines;
                     }
                     None => {
+                        self.discarded += pending.len() as u64;
                         self.start = self.buf.len();
                         return None;
                     }
                 },
                 Mode::Body { remaining, data } => {
                     let take = (*remaining).min(pending.len() as u64) as usize;
-                    if let Some(data) = data {
-                        data.extend_from_slice(&pending[..take]);
+                    match data {
+                        Some(data) => data.extend_from_slice(&pending[..take]),
+                        None => self.discarded += take as u64,
                     }
                     self.start += take;
                     *remaining -= take as u64;
@@ -222,6 +231,26 @@ impl LineSplitter {
                 }
             }
         }
+    }
+
+    /// Stops keeping the sized body being taken: what was kept is freed and the rest is skipped
+    /// (its `<END>` is still checked, so the stream stays in step).
+    pub(super) fn abandon_body(&mut self) {
+        match &mut self.mode {
+            Mode::Body { data, .. } | Mode::End { data, .. } => *data = None,
+            _ => {}
+        }
+    }
+
+    /// Bytes skipped unread since the last call: a reader counts them against the client's
+    /// flood allowance, so skipping is paced like everything else.
+    pub(super) fn take_discarded(&mut self) -> u64 {
+        std::mem::take(&mut self.discarded)
+    }
+
+    /// The longest line this splitter accepts.
+    pub(super) fn max_line(&self) -> usize {
+        self.max_line
     }
 
     /// Stops the splitter for good: a decoder found the stream out of step.

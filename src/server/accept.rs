@@ -14,8 +14,8 @@ use super::admission::ConnectionGuard;
 use super::event::Event;
 use super::flood::TokenBucket;
 use super::queue::outbound_queue;
-use super::reader::{READ_BUFFER, Reader};
-use super::writer::Writer;
+use super::reader::{Departure, READ_BUFFER, Reader};
+use super::writer::{self, Writer};
 use super::{ClientId, Shared};
 use crate::protocol::{ClientFrameDecoder, ServerFrame};
 
@@ -56,7 +56,8 @@ fn open_connection(
     let config = &shared.config;
     // Small frames must not wait for delayed ACKs.
     stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(config.write_timeout))?;
+    // A write waits at most this long, so the writer can judge progress (see `writer.rs`).
+    stream.set_write_timeout(Some(writer::WRITE_SLICE.min(config.write_timeout)))?;
     let ip = stream.peer_addr()?.ip();
     let limited = shared.limits_apply_to(ip);
     if let Some(refusal) = shared.connections.admit(id, &stream, ip, limited, config)? {
@@ -82,7 +83,7 @@ fn open_connection(
         stream: stream.try_clone()?,
         inbox,
         reader_done,
-        _guard: Arc::clone(&guard),
+        guard: Arc::clone(&guard),
     };
     thread::Builder::new()
         .name(format!("client-{id}-writer"))
@@ -100,10 +101,15 @@ fn open_connection(
         outbound,
         events: events.clone(),
         shared: Arc::clone(shared),
-        joined: false,
         buffer: vec![0; READ_BUFFER],
         flood,
-        file_memory: None,
+        file: None,
+        read_timeout: None,
+        departure: Departure {
+            id,
+            events: events.clone(),
+            joined: false,
+        },
         _alive: reader_alive,
         _guard: guard,
     });

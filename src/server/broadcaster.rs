@@ -20,6 +20,9 @@ use crate::protocol::ServerFrame;
 
 /// Events the broadcaster routes in one turn at most.
 const MAX_TURN: usize = 256;
+/// How long one turn may take at most, however many events are waiting: no frame waits in an
+/// open turn for longer than this.
+const MAX_TURN_TIME: Duration = Duration::from_millis(1);
 /// How long a turn that holds a join waits for more events before it ends. Every turn wakes
 /// every writer, and joins come in storms (a class logging in at once): gathering them into
 /// fewer turns is worth delaying a `[JOIN]` notice by a millisecond. A newcomer's own
@@ -29,6 +32,26 @@ const JOIN_GATHER: Duration = Duration::from_millis(1);
 /// one before it, holds two events or more). Under a burst, bigger turns mean fewer wakes of
 /// every writer; a lone message in a quiet chat does not wait at all.
 const BURST_GATHER: Duration = Duration::from_micros(50);
+
+/// The next event for the turn being built, if the turn goes on. A turn takes every event
+/// already waiting, and waits for more until `gather_until`; it ends after `MAX_TURN` events or
+/// `MAX_TURN_TIME`, even while more are waiting, so a stream of events that route nothing
+/// (refused names, say) cannot hold a turn open and delay the messages in it.
+fn next_in_turn(
+    events: &Receiver<Event>,
+    started: Instant,
+    handled: usize,
+    gather_until: Option<Instant>,
+) -> Option<Event> {
+    let now = Instant::now();
+    if handled >= MAX_TURN || now >= started + MAX_TURN_TIME {
+        return None;
+    }
+    match gather_until {
+        Some(until) if now < until => events.recv_deadline(until).ok(),
+        _ => events.try_recv().ok(),
+    }
+}
 
 /// A joined client, as the broadcaster knows it.
 struct Client {
@@ -68,8 +91,9 @@ impl Broadcaster {
     }
 
     /// The loop at the heart of the server. It takes events one at a time, in one global order,
-    /// routing each frame into the current turn; when no more events are waiting (or the turn is
-    /// full), every client gets its share of the turn in one queue item.
+    /// routing each frame into the current turn; when no more events are waiting, the turn's
+    /// deadline has passed or it holds `MAX_TURN` events, every client gets its share of the
+    /// turn in one queue item.
     pub(super) fn run(mut self, events: Receiver<Event>) {
         // Whether the last turn held more than one event: a burst is on.
         let mut burst = false;
@@ -91,11 +115,7 @@ impl Broadcaster {
                 if !self.handle(event) {
                     break 'events;
                 }
-                next = match (self.turn.len() < MAX_TURN, gather_until) {
-                    (false, _) => None,
-                    (true, None) => events.try_recv().ok(),
-                    (true, Some(until)) => events.recv_deadline(until).ok(),
-                };
+                next = next_in_turn(&events, started, handled, gather_until);
             }
             burst = handled > 1;
             self.end_turn();

@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::AccessRules;
 use crate::protocol;
 
 /// Every limit of the server, with its default in one place (`Config::default`).
@@ -19,14 +20,15 @@ pub struct Config {
     /// The largest file a client may send, in bytes.
     pub max_file_size: u64,
     /// Bytes of files held in memory at most, server-wide: files being received plus files
-    /// waiting in outbound queues. A file that does not fit waits (its sender is not read)
-    /// until enough is freed. At least `max_file_size`.
+    /// waiting in outbound queues. A file that does not fit is refused (its bytes are skipped)
+    /// and its sender may try again later; nobody waits for room. At least `max_file_size`.
     pub max_file_memory: u64,
     /// The longest line, in bytes, once its LF or CRLF is removed.
     pub max_line: usize,
-    /// Bytes waiting in one client's outbound queue at most: a client further behind than this
-    /// is dropped. A file counts only its header line and `<END>`: the bytes of files are
-    /// bounded by `max_file_memory`, and a slow client gets `write_timeout` to make progress.
+    /// Bytes one client's outbound queue may keep alive at most: a client further behind than
+    /// this is dropped. Each queued turn counts every frame it holds (the client's own too,
+    /// since the queue keeps them in memory); a file counts only its header line and `<END>`:
+    /// the bytes of files are bounded by `max_file_memory` and `min_file_rate` instead.
     pub send_queue: usize,
     /// How long a new connection has to give an accepted username.
     pub handshake_timeout: Duration,
@@ -36,10 +38,25 @@ pub struct Config {
     pub flood_limit: Option<FloodLimit>,
     /// Apply `max_per_ip` and `flood_limit` to loopback clients too.
     pub limit_loopback: bool,
-    /// How long one write to a client may make no progress before the client counts as gone.
+    /// How long a client may accept none of the bytes written to it before it counts as gone.
     pub write_timeout: Duration,
+    /// How long a file's body may go without a byte from its sender before the file is given
+    /// up (and the connection closed); also the grace before `min_file_rate` applies.
+    pub file_timeout: Duration,
+    /// The slowest a file may move, in bytes a second, on average after `file_timeout`: from
+    /// its sender (header to `<END>`) and to each receiver. A sender too slow is closed, a
+    /// receiver too slow dropped, so no one holds a file's memory for longer than
+    /// `file_timeout` plus its size over this rate.
+    pub min_file_rate: u64,
     /// Where to append the transcript of the chat, if anywhere.
     pub log: Option<PathBuf>,
+    /// Who may connect at all, tried before any other limit; one refused gets `[ERROR]:not
+    /// allowed from your address`. No rules (the default): everyone.
+    pub access: AccessRules,
+    /// For tests only: a reader that gets this exact message from a joined client panics, to
+    /// show that a panicked client thread still leaves the chat consistent.
+    #[doc(hidden)]
+    pub test_panic_on: Option<String>,
 }
 
 /// A token bucket: a client may send `burst` frames at once, then `per_second` frames a second.
@@ -74,7 +91,11 @@ impl Default for Config {
             flood_limit: Some(FloodLimit::default()),
             limit_loopback: false,
             write_timeout: Duration::from_secs(30),
+            file_timeout: Duration::from_secs(30),
+            min_file_rate: 256 * 1024,
             log: None,
+            access: AccessRules::default(),
+            test_panic_on: None,
         }
     }
 }
@@ -122,6 +143,17 @@ impl Config {
         }
         if self.max_clients == 0 || self.max_per_ip == 0 || self.send_queue == 0 {
             return fail("max clients, max per IP and the send queue must be at least 1".into());
+        }
+        if self.max_line == 0 || self.min_file_rate == 0 {
+            return fail("the line limit and the minimum file rate must be at least 1".into());
+        }
+        let timeouts = [
+            self.handshake_timeout,
+            self.write_timeout,
+            self.file_timeout,
+        ];
+        if timeouts.iter().any(Duration::is_zero) || self.idle_timeout == Some(Duration::ZERO) {
+            return fail("timeouts must be above 0 (no idle timeout is None)".into());
         }
         if let Some(flood) = self.flood_limit
             && (flood.burst == 0 || flood.per_second.is_nan() || flood.per_second <= 0.0)

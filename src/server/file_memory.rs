@@ -1,18 +1,18 @@
 //! The bound on file bytes in memory, server-wide (`max_file_memory`).
 //!
-//! A reader reserves a file's size before reading its body; the reservation travels with the
-//! file to the broadcaster and into the turn that carries it, and is given back when the last
-//! writer has sent it (dropping the [`FileReservation`]).
+//! A reader reserves room for a file before it reads the file's body (a text-form file as it
+//! grows); the reservation travels with the file to the broadcaster and into the turn that
+//! carries it, and is given back when the last writer has sent it (dropping the
+//! [`FileReservation`]). When there is no room, nobody waits: the file is refused and its
+//! sender may try again. So no reader ever holds one reservation while waiting for another,
+//! and a stuck file cannot stop anyone's chat messages.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The server-wide budget of `limit` bytes for files.
 pub(super) struct FileMemory {
     limit: u64,
     used: Mutex<u64>,
-    freed: Condvar,
 }
 
 /// Bytes taken from the file budget; given back on drop.
@@ -26,7 +26,6 @@ impl FileMemory {
         FileMemory {
             limit,
             used: Mutex::new(0),
-            freed: Condvar::new(),
         }
     }
 
@@ -41,29 +40,11 @@ impl FileMemory {
         *self.used_guard()
     }
 
-    /// Wakes every reader waiting for room, so it sees that the server is stopping.
-    pub(super) fn wake_waiters(&self) {
-        self.freed.notify_all();
-    }
-
-    /// Waits until `size` bytes fit in the budget and takes them. `None` if the server stops
-    /// first. `size` is at most `max_file_size`, which `start` checks fits in the budget.
-    pub(super) fn reserve(
-        self: &Arc<Self>,
-        size: u64,
-        stopping: &AtomicBool,
-    ) -> Option<FileReservation> {
+    /// Takes `size` bytes if they fit in the budget now.
+    pub(super) fn try_reserve(self: &Arc<Self>, size: u64) -> Option<FileReservation> {
         let mut used = self.used_guard();
-        while *used + size > self.limit {
-            if stopping.load(Ordering::SeqCst) {
-                return None;
-            }
-            // Woken when memory is freed; the timeout only re-checks `stopping`.
-            used = self
-                .freed
-                .wait_timeout(used, Duration::from_millis(200))
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
+        if size > self.limit - *used {
+            return None;
         }
         *used += size;
         Some(FileReservation {
@@ -74,13 +55,32 @@ impl FileMemory {
 }
 
 impl FileReservation {
-    /// Gives back what a file turned out not to need (a text-form file reserves the most a
-    /// file may be).
+    #[cfg(test)]
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Grows the reservation to `size` bytes if the difference fits now. True when it holds at
+    /// least `size` bytes afterwards.
+    pub(super) fn try_grow_to(&mut self, size: u64) -> bool {
+        if size <= self.size {
+            return true;
+        }
+        let mut used = self.memory.used_guard();
+        let more = size - self.size;
+        if more > self.memory.limit - *used {
+            return false;
+        }
+        *used += more;
+        self.size = size;
+        true
+    }
+
+    /// Gives back what a file turned out not to need.
     pub(super) fn shrink_to(&mut self, size: u64) {
         if size < self.size {
             *self.memory.used_guard() -= self.size - size;
             self.size = size;
-            self.memory.freed.notify_all();
         }
     }
 }
@@ -88,6 +88,37 @@ impl FileReservation {
 impl Drop for FileReservation {
     fn drop(&mut self) {
         *self.memory.used_guard() -= self.size;
-        self.memory.freed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_fit_in_the_budget_or_are_refused_at_once() {
+        let memory = Arc::new(FileMemory::new(100));
+        let a = memory.try_reserve(60).expect("fits");
+        assert!(memory.try_reserve(41).is_none(), "over the budget");
+        let b = memory.try_reserve(40).expect("fits exactly");
+        assert_eq!(memory.used(), 100);
+        drop(a);
+        assert_eq!(memory.used(), 40);
+        drop(b);
+        assert_eq!(memory.used(), 0);
+    }
+
+    #[test]
+    fn a_reservation_grows_only_into_free_room_and_gives_back_what_it_does_not_need() {
+        let memory = Arc::new(FileMemory::new(100));
+        let _other = memory.try_reserve(50).unwrap();
+        let mut file = memory.try_reserve(10).unwrap();
+        assert!(file.try_grow_to(50));
+        assert!(!file.try_grow_to(51), "only 50 were free");
+        assert_eq!(file.size(), 50);
+        file.shrink_to(5);
+        assert_eq!(memory.used(), 55);
+        drop(file);
+        assert_eq!(memory.used(), 50);
     }
 }

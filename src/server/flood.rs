@@ -24,16 +24,19 @@ impl TokenBucket {
         }
     }
 
-    /// Takes a token for a frame arriving at `now`; returns how long the frame must wait.
-    pub(super) fn take(&mut self, now: Instant) -> Duration {
+    /// Takes `tokens` tokens (bytes skipped unread cost a fraction of a frame each) at `now`;
+    /// returns how long the client must wait. A wait too long to represent is `Duration::MAX`:
+    /// the reader never sleeps past its own deadline anyway.
+    pub(super) fn take_many(&mut self, now: Instant, tokens: f64) -> Duration {
         let grown = now.saturating_duration_since(self.last).as_secs_f64() * self.limit.per_second;
-        self.tokens = (self.tokens + grown).min(f64::from(self.limit.burst)) - 1.0;
+        self.tokens = (self.tokens + grown).min(f64::from(self.limit.burst)) - tokens;
         self.last = now;
         if self.tokens >= 0.0 {
             Duration::ZERO
         } else {
-            // The token is owed; after the wait it will have grown back.
-            Duration::from_secs_f64(-self.tokens / self.limit.per_second)
+            // The tokens are owed; after the wait they will have grown back.
+            let wait = -self.tokens / self.limit.per_second;
+            Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX)
         }
     }
 }
@@ -41,6 +44,13 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl TokenBucket {
+        /// Takes one token, for a frame.
+        fn take(&mut self, now: Instant) -> Duration {
+            self.take_many(now, 1.0)
+        }
+    }
 
     #[test]
     fn token_bucket_lets_a_burst_through_then_paces_frames() {
@@ -64,5 +74,29 @@ mod tests {
             assert_eq!(bucket.take(much_later), Duration::ZERO);
         }
         assert!(bucket.take(much_later) > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_rate_too_small_to_wait_for_gives_the_longest_wait_not_a_panic() {
+        let limit = FloodLimit {
+            burst: 1,
+            per_second: 1e-20,
+        };
+        let now = Instant::now();
+        let mut bucket = TokenBucket::new(limit, now);
+        assert_eq!(bucket.take(now), Duration::ZERO);
+        assert_eq!(bucket.take(now), Duration::MAX);
+    }
+
+    #[test]
+    fn skipped_bytes_cost_a_share_of_a_token() {
+        let limit = FloodLimit {
+            burst: 2,
+            per_second: 1.0,
+        };
+        let now = Instant::now();
+        let mut bucket = TokenBucket::new(limit, now);
+        assert_eq!(bucket.take_many(now, 1.5), Duration::ZERO);
+        assert_eq!(bucket.take_many(now, 1.5), Duration::from_secs(1));
     }
 }

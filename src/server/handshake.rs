@@ -3,30 +3,38 @@
 //! The server spoke first (the greeting). Each name line is checked against the username rules
 //! here; a name that passes is sent to the broadcaster, which owns the list of names and answers
 //! `Welcome` (it queued `[WELCOME]` and `[USERS]`) or `NameTaken`. A connection that has not
-//! joined receives nothing of the chat.
+//! joined receives nothing of the chat, and its files are refused and skipped unread.
+//!
+//! A connection that has not joined is held to the same limits as one that has: flood control
+//! counts its lines from the first byte, and after `MAX_REFUSED_NAMES` refused names it is
+//! closed, so spamming names costs the server a few cheap answers, not its attention.
 
 use std::time::Instant;
 
 use super::event::{Event, JoinAnswer};
 use super::reader::{Ending, Reader};
+use super::transfer::deadline;
 use crate::protocol::{self, ClientFrame, MAX_USERNAME_LEN};
+
+/// Refused names one connection may send; the next refusal closes it.
+pub(super) const MAX_REFUSED_NAMES: u32 = 20;
 
 impl Reader {
     /// Reads usernames until one is accepted.
     pub(super) fn handshake(&mut self) -> Result<(), Ending> {
-        let timeout = self.shared.config.handshake_timeout;
-        let deadline = Instant::now() + timeout;
-        self.stream
-            .set_read_timeout(Some(timeout))
-            .map_err(|_| Ending::Closed)?;
+        let deadline = deadline(Instant::now(), self.shared.config.handshake_timeout);
+        let mut refused_names = 0;
         loop {
-            let name = match self.read_frame(Some(deadline))? {
+            let (item, _) = self.read_frame(deadline)?;
+            self.pace(1.0, deadline);
+            let name = match item {
                 Ok(ClientFrame::Text(name)) => name,
                 // Not a name: refused by the username rules below, as any line with a `/`.
                 Ok(ClientFrame::Command(command)) => command.to_string(),
                 Ok(ClientFrame::Empty) => continue,
                 Ok(ClientFrame::Exit) => return Err(Ending::Exit),
                 Ok(ClientFrame::File { .. }) => {
+                    // The decoder refuses files before the name; this is only for safety.
                     self.refuse("send your username before anything else".into())?;
                     continue;
                 }
@@ -35,16 +43,24 @@ impl Reader {
                     continue;
                 }
             };
-            if let Err(why) = protocol::check_username(&name) {
-                let rule = format!("1-{MAX_USERNAME_LEN} letters, digits, '_', '-' or '.'");
-                self.refuse(format!("username refused: {why}; use {rule}"))?;
-                continue;
+            let refusal = match protocol::check_username(&name) {
+                Err(why) => {
+                    let rule = format!("1-{MAX_USERNAME_LEN} letters, digits, '_', '-' or '.'");
+                    format!("username refused: {why}; use {rule}")
+                }
+                Ok(()) => match self.ask_to_join(&name)? {
+                    JoinAnswer::Welcome => return Ok(()),
+                    JoinAnswer::NameTaken => format!("username '{name}' is taken"),
+                    JoinAnswer::QueueFull => return Err(Ending::QueueFull),
+                },
+            };
+            refused_names += 1;
+            if refused_names >= MAX_REFUSED_NAMES {
+                return Err(Ending::Error(format!(
+                    "{refusal}; {MAX_REFUSED_NAMES} names refused, connect again to retry"
+                )));
             }
-            match self.ask_to_join(&name)? {
-                JoinAnswer::Welcome => return Ok(()),
-                JoinAnswer::NameTaken => self.refuse(format!("username '{name}' is taken"))?,
-                JoinAnswer::QueueFull => return Err(Ending::QueueFull),
-            }
+            self.refuse(refusal)?;
         }
     }
 

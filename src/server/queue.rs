@@ -86,9 +86,9 @@ impl Outbound {
         self.push(Outgoing::Frame(bytes), len)
     }
 
-    /// Queues a client's share of a turn.
+    /// Queues a client's share of a turn. It counts for what it keeps in memory: the whole turn.
     pub(super) fn push_share(&self, turn: &Arc<Turn>, share: Share) -> Result<(), QueueFull> {
-        let bytes = share.mine.bytes;
+        let bytes = share.kept_alive;
         let turn = Arc::clone(turn);
         self.push(Outgoing::Turn { turn, share, bytes }, bytes)
     }

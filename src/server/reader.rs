@@ -3,15 +3,18 @@
 //! Socket bytes go into a [`ClientFrameDecoder`]; each frame that comes out becomes an
 //! [`Event`] for the broadcaster, or an `[ERROR]` answer in the client's own queue. The reader
 //! also enforces what is about one client alone: the handshake (`handshake.rs`), the idle
-//! timeout, flood control (it sleeps when the client floods) and the file memory a file needs
-//! before its body is read.
+//! timeout, flood control (it sleeps when the client floods, skipped bytes included) and the
+//! file being received (`receiving.rs`: its memory and its time limits).
+//!
+//! Every wait has a deadline: a read waits at most until the handshake, idle or file deadline,
+//! whichever comes first, and a flooding client's pause never outlasts it.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
@@ -20,6 +23,8 @@ use super::event::Event;
 use super::file_memory::FileReservation;
 use super::flood::TokenBucket;
 use super::queue::{Outbound, QueueFull};
+use super::receiving::ReceivingFile;
+use super::transfer::{self, deadline};
 use super::{ClientId, Shared};
 use crate::protocol::{ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
 
@@ -60,16 +65,42 @@ pub(super) struct Reader {
     pub(super) outbound: Outbound,
     pub(super) events: Sender<Event>,
     pub(super) shared: Arc<Shared>,
-    pub(super) joined: bool,
     /// Where socket reads land before the decoder takes them.
     pub(super) buffer: Vec<u8>,
     /// Flood control, when it applies to this client.
     pub(super) flood: Option<TokenBucket>,
-    /// Memory reserved for the file being received, if any.
-    pub(super) file_memory: Option<FileReservation>,
+    /// The file being received, if any: its memory and its time limits.
+    pub(super) file: Option<ReceivingFile>,
+    /// The socket's read timeout now: a read waits at most this long.
+    pub(super) read_timeout: Option<Duration>,
+    /// Tells the broadcaster that this client left, however the reader ends.
+    pub(super) departure: Departure,
     /// Held until the reader ends; the writer waits on it while lingering.
     pub(super) _alive: Sender<()>,
     pub(super) _guard: Arc<ConnectionGuard>,
+}
+
+/// Sends `Leave` for a joined client when dropped, so that even a reader that panics leaves
+/// the chat consistent: the others are told, the name is free, and the broadcaster lets go of
+/// the client's queue, which ends its writer.
+pub(super) struct Departure {
+    pub(super) id: ClientId,
+    pub(super) events: Sender<Event>,
+    pub(super) joined: bool,
+}
+
+impl Departure {
+    fn leave(&mut self) {
+        if std::mem::take(&mut self.joined) {
+            let _ = self.events.send(Event::Leave { id: self.id });
+        }
+    }
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        self.leave();
+    }
 }
 
 impl Reader {
@@ -78,9 +109,7 @@ impl Reader {
     pub(super) fn run(mut self: Box<Self>) {
         let ending = self.serve();
         log::debug!("connection {}: reader ends: {ending:?}", self.id);
-        if self.joined {
-            let _ = self.events.send(Event::Leave { id: self.id });
-        }
+        self.departure.leave();
         if let Ending::Error(why) = &ending {
             self.outbound.close_with(&ServerFrame::Error(why.clone()));
         }
@@ -101,66 +130,74 @@ impl Reader {
         {
             return full.into();
         }
-        let config = &self.shared.config;
-        let (handshake_timeout, idle_timeout) = (config.handshake_timeout, config.idle_timeout);
+        // Until the name is accepted, files are refused and skipped unread.
+        self.decoder.set_files_allowed(false);
         match self.handshake() {
             Ok(()) => {}
             Err(Ending::TimedOut) => {
-                let secs = handshake_timeout.as_secs_f64();
+                let secs = self.shared.config.handshake_timeout.as_secs_f64();
                 return Ending::Error(format!("no username within {secs} s"));
             }
             Err(ending) => return ending,
         }
-        self.joined = true;
-        // From now on the socket's read timeout is the idle timeout.
-        if self.stream.set_read_timeout(idle_timeout).is_err() {
-            return Ending::Closed;
-        }
+        self.departure.joined = true;
+        self.decoder.set_files_allowed(true);
+        let idle_timeout = self.shared.config.idle_timeout;
         loop {
-            let deadline = idle_timeout.map(|idle| Instant::now() + idle);
-            let item = match self.read_frame(deadline) {
-                Ok(item) => item,
+            let idle_deadline = idle_timeout.and_then(|idle| deadline(Instant::now(), idle));
+            let (item, memory) = match self.read_frame(idle_deadline) {
+                Ok(received) => received,
                 Err(Ending::TimedOut) => {
                     let secs = idle_timeout.unwrap_or_default().as_secs_f64();
                     return Ending::Error(format!("idle for {secs} s"));
                 }
                 Err(ending) => return ending,
             };
-            self.slow_down_if_flooding();
-            if let Err(ending) = self.handle(item) {
+            self.pace(1.0, idle_deadline);
+            if let Err(ending) = self.handle(item, memory) {
                 return ending;
             }
         }
     }
 
-    /// Flood control: a client over its rate waits here, so its frames wait, while everyone
-    /// else's reader carries on.
-    fn slow_down_if_flooding(&mut self) {
-        if let Some(bucket) = &mut self.flood {
-            let wait = bucket.take(Instant::now());
-            if !wait.is_zero() {
-                thread::sleep(wait);
-            }
+    /// Flood control: a client over its allowance waits here (never past `deadline`), so its
+    /// frames wait, while everyone else's reader carries on. A frame costs one token.
+    pub(super) fn pace(&mut self, tokens: f64, deadline: Option<Instant>) {
+        let Some(bucket) = &mut self.flood else {
+            return;
+        };
+        let now = Instant::now();
+        let mut wait = bucket.take_many(now, tokens);
+        if let Some(deadline) = deadline {
+            wait = wait.min(deadline.saturating_duration_since(now));
+        }
+        if !wait.is_zero() {
+            thread::sleep(wait);
         }
     }
 
     /// Acts on one frame (or one refusal) from a joined client.
-    fn handle(&mut self, item: Item) -> Result<(), Ending> {
+    fn handle(&mut self, item: Item, memory: Option<FileReservation>) -> Result<(), Ending> {
         let event = match item {
-            Ok(ClientFrame::Text(text)) => Event::Message { id: self.id, text },
+            Ok(ClientFrame::Text(text)) => {
+                if self.shared.config.test_panic_on.as_ref() == Some(&text) {
+                    panic!("the test hook panics the reader of connection {}", self.id);
+                }
+                Event::Message { id: self.id, text }
+            }
             // Commands are not carried out yet: relayed as the message they were before.
             Ok(ClientFrame::Command(command)) => Event::Message {
                 id: self.id,
                 text: command.to_string(),
             },
             Ok(ClientFrame::File { name, data }) => {
-                // The reservation was made when the header arrived (see `read_frame`), unless
-                // the whole file came in one read.
-                let mut memory = match self.file_memory.take() {
-                    Some(memory) => memory,
-                    None => self.reserve(data.len() as u64)?,
+                let size = data.len() as u64;
+                // A file that came whole in one read was never reserved: reserve it now.
+                let memory = memory.or_else(|| self.shared.file_memory.try_reserve(size));
+                let Some(mut memory) = memory else {
+                    return self.refuse(super::receiving::NO_ROOM.into());
                 };
-                memory.shrink_to(data.len() as u64);
+                memory.shrink_to(size);
                 Event::File {
                     id: self.id,
                     name,
@@ -189,48 +226,71 @@ impl Reader {
         Ok(self.outbound.push_frame(&ServerFrame::Error(why))?)
     }
 
-    /// Reads until the decoder hands out a frame or a refusal, or until `deadline`. The socket's
-    /// read timeout must already be set when there is a deadline.
-    pub(super) fn read_frame(&mut self, deadline: Option<Instant>) -> Result<Item, Ending> {
+    /// Reads until the decoder hands out a frame or a refusal, or until `deadline` (or the
+    /// deadline of a file being received) passes. A file comes with the memory reserved for it.
+    pub(super) fn read_frame(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<(Item, Option<FileReservation>), Ending> {
+        let mut woke_early = false;
         loop {
             if let Some(item) = self.decoder.next_frame() {
-                if !matches!(item, Ok(ClientFrame::File { .. }))
-                    && self.decoder.file_in_progress().is_none()
-                {
-                    self.file_memory = None; // a refused file gives its memory back
-                }
-                return Ok(item);
+                let memory = self.file_done(&item);
+                return Ok((item, memory));
             }
+            // Bytes skipped unread cost flood allowance too: a line's worth, a frame.
+            let skipped = self.decoder.take_discarded();
+            if skipped > 0 {
+                let max_line = self.shared.config.max_line.max(1) as f64;
+                self.pace(skipped as f64 / max_line, deadline);
+            }
+            self.keep_file_in_budget()?;
+            let now = Instant::now();
+            self.check_file_limits(now)?;
             // Bytes that do not make a frame do not count: a client dripping half a line
             // still reaches its deadline.
-            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            let deadline = transfer::earliest(deadline, self.file_deadline());
+            if deadline.is_some_and(|deadline| now >= deadline) {
                 return Err(Ending::TimedOut);
             }
-            self.reserve_file_memory()?;
+            self.arm_read_timeout(deadline.map(|deadline| deadline - now), woke_early)?;
+            woke_early = false;
             match self.receive() {
                 Ok(0) => return Err(self.closed()),
-                Ok(_) => {}
+                Ok(_) => self.file_bytes_arrived(),
                 Err(error)
                     if matches!(
                         error.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    // The read timed out: the deadline is reached, or it moved since the
-                    // timeout was set.
-                    let Some(deadline) = deadline else { continue };
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Ending::TimedOut);
-                    }
-                    self.stream
-                        .set_read_timeout(Some(left))
-                        .map_err(|_| Ending::Closed)?;
+                    woke_early = true; // the loop looks at the deadlines again
                 }
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Err(self.closed()),
             }
         }
+    }
+
+    /// Makes sure a read waits no longer than `left` (`None`: no limit). The socket's timeout is
+    /// changed only when it is too long, or when a read just timed out (`woke_early`), so a busy
+    /// connection does not pay a system call per read.
+    fn arm_read_timeout(&mut self, left: Option<Duration>, woke_early: bool) -> Result<(), Ending> {
+        // A timeout of zero means "for ever" to the socket: wait a moment instead.
+        let wanted = left.map(|left| left.max(Duration::from_millis(1)));
+        let too_long = match (self.read_timeout, wanted) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(armed), Some(wanted)) => armed > wanted,
+        };
+        if !(too_long || woke_early) || self.read_timeout == wanted {
+            return Ok(());
+        }
+        self.stream
+            .set_read_timeout(wanted)
+            .map_err(|_| Ending::Closed)?;
+        self.read_timeout = wanted;
+        Ok(())
     }
 
     /// Reads what the client sent next: straight into the body of a file being received, or
@@ -250,28 +310,10 @@ impl Reader {
         Ok(n)
     }
 
-    /// Before the body of a file is read, takes its size from the server-wide file budget,
-    /// waiting (and so not reading this client) until there is room.
-    fn reserve_file_memory(&mut self) -> Result<(), Ending> {
-        if self.file_memory.is_some() {
-            return Ok(());
-        }
-        if let Some(size) = self.decoder.file_in_progress() {
-            self.file_memory = Some(self.reserve(size)?);
-        }
-        Ok(())
-    }
-
-    fn reserve(&self, size: u64) -> Result<FileReservation, Ending> {
-        let shared = &self.shared;
-        let reservation = shared.file_memory.reserve(size, &shared.stopping);
-        reservation.ok_or(Ending::Closed) // the server is stopping
-    }
-
     /// The connection stopped giving bytes. During a shutdown, a client that has not joined yet
     /// is told why (the broadcaster tells the joined ones).
     fn closed(&self) -> Ending {
-        if self.shared.stopping.load(Ordering::SeqCst) && !self.joined {
+        if self.shared.stopping.load(Ordering::SeqCst) && !self.departure.joined {
             Ending::Error("server is shutting down".into())
         } else {
             Ending::Closed

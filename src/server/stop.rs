@@ -30,7 +30,6 @@ impl Stopper {
         if self.shared.stopping.swap(true, Ordering::SeqCst) {
             return; // already stopping
         }
-        self.shared.file_memory.wake_waiters();
         let _ = TcpStream::connect(wake_address(self.addr));
         let _ = self.events.send(Event::Shutdown);
     }

@@ -105,6 +105,10 @@ pub(super) struct Share {
     pub(super) range: Range<usize>,
     /// The frames of `range` meant for this client, and their queued bytes.
     pub(super) mine: Tally,
+    /// What queueing this share keeps in memory: the whole turn, since it is shared, frames
+    /// for other clients and the client's own included. This is what its queue counts, so a
+    /// client that never reads pins at most about its queue's limit, whoever sent what.
+    pub(super) kept_alive: usize,
 }
 
 /// Everything the broadcaster routed in one turn. While it is being built the broadcaster owns
@@ -161,7 +165,11 @@ impl Turn {
             }
             mine
         };
-        Share { range, mine }
+        Share {
+            range,
+            mine,
+            kept_alive: self.all.bytes,
+        }
     }
 
     /// The frames of `range` meant for client `id`, in order.
@@ -237,6 +245,15 @@ mod tests {
         let whole = turn.share(2, 0..3).mine;
         let by_parts: usize = turn.frames_for(2, 0..3).map(Encoded::queued_len).sum();
         assert_eq!(whole.bytes, by_parts);
+    }
+
+    #[test]
+    fn a_share_keeps_the_whole_turn_alive_and_counts_it() {
+        // Client 1 sent two of the three frames and gets only one, but its queue holds the
+        // turn, so all three count against it.
+        let turn = three_messages();
+        assert_eq!(turn.share(1, 0..3).kept_alive, 23);
+        assert_eq!(turn.share(3, 1..3).kept_alive, 23);
     }
 
     #[test]

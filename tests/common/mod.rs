@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use chat::server::{self, Config, ServerHandle};
@@ -69,6 +69,11 @@ impl Drop for TestServer {
 /// Starts a real server on a free loopback port.
 pub fn start_server(config: Config) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    start_server_on(listener, config)
+}
+
+/// Starts a real server on `listener` (such as one on `[::1]`).
+pub fn start_server_on(listener: TcpListener, config: Config) -> TestServer {
     let handle = server::start(listener, config).expect("start the server");
     TestServer {
         addr: handle.local_addr(),
@@ -86,6 +91,21 @@ impl TestClient {
     /// Connects; the greeting is left unread.
     pub fn connect(addr: SocketAddr) -> TestClient {
         let stream = TcpStream::connect(addr).expect("connect to the server");
+        TestClient::from_stream(stream)
+    }
+
+    /// Connects from the local address `source` (such as 127.0.0.2: Linux routes all of
+    /// 127.0.0.0/8 to loopback); the greeting is left unread. std cannot bind a socket before
+    /// it connects, socket2 can.
+    pub fn connect_from(source: IpAddr, addr: SocketAddr) -> std::io::Result<TestClient> {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.bind(&SocketAddr::new(source, 0).into())?;
+        socket.connect(&addr.into())?;
+        Ok(TestClient::from_stream(socket.into()))
+    }
+
+    fn from_stream(stream: TcpStream) -> TestClient {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         TestClient { stream, reader }
