@@ -9,21 +9,26 @@
 //!   saves received files, and tells the main thread about the handshake (greeting, welcome,
 //!   refused name) and about the connection closing; it ends when the socket closes;
 //! - the main thread waits on both with `select!` and is the only one that writes to the socket:
-//!   stdin lines -> [`ClientFrame`](crate::protocol::ClientFrame)s -> bytes.
+//!   stdin lines -> [`ClientFrame`](crate::protocol::ClientFrame)s (messages, commands, files)
+//!   -> bytes.
 //!
 //! ```text
 //!  stdin  --> stdin thread    --lines--> main thread --frames--> socket
 //!             (stdin.rs)                 (session.rs, sending.rs)
-//!                                             ^
-//!                                             | events: greeted, welcomed, refused, closed
-//!                                             |
-//!  socket --> receiver thread --frames--+-----+--> render.rs --lines--> Output --> stdout, log
-//!             (inbound.rs)              |                               (output.rs)
+//!                                             ^      \
+//!                                             |       `--its own lines (-> bob: hi, errors)--.
+//!                                             | events: greeted, welcomed, refused, closed    |
+//!                                             |                                               v
+//!  socket --> receiver thread --frames--+-----+--> render.rs --Lines--> Output --> stdout, log
+//!             (inbound.rs)              |                               (output.rs: safe_text,
+//!                                       |                                style, clock)
 //!                                       +--> saving.rs --> files in the downloads folder
 //! ```
 //!
 //! Everything shown goes through one `Output` (stdout and the chat log under one lock), so the two
-//! threads never interleave halves of lines and the log gets every line as it is shown.
+//! threads never interleave halves of lines and the log gets every line as it is shown, in plain
+//! text; stdout gets it coloured when it is a terminal (or `--color always`). A big file's
+//! progress line goes to stderr through the same lock.
 //!
 //! Reading order, following the data:
 //! 1. this file: [`Config`], [`run`], which starts the threads and connects them;
@@ -31,22 +36,28 @@
 //! 3. `client/session.rs`: the main thread, lines -> the handshake, messages and commands ->
 //!    frames -> socket; `client/sending.rs`: `/file PATH` -> a checked file to send;
 //! 4. `client/inbound.rs`: the receiver thread, socket -> frames -> lines, files and events;
-//!    `client/render.rs`: frame -> the line a person reads; `client/saving.rs`: a received file
-//!    -> the downloads folder;
+//!    `client/render.rs`: frame -> the `Line` a person reads;
+//!    `client/saving.rs`: a received file -> the downloads folder (and the temporaries a killed
+//!    client left, removed at start);
 //! 5. `client/output.rs`: stdout and the chat log under one lock; `client/safe_text.rs`: what
 //!    makes a line safe to show (no control characters, no reordering past its end);
+//!    `client/style.rs`: colours for a terminal; `client/clock.rs`: times in UTC;
+//!    `client/progress.rs`: the progress line of a big file;
 //! 6. `client/config.rs` and `client/error.rs`: the defaults and why the client stops.
 
+mod clock;
 mod config;
 mod error;
 mod inbound;
 mod output;
+mod progress;
 mod render;
 mod safe_text;
 mod saving;
 mod sending;
 mod session;
 mod stdin;
+mod style;
 
 use std::io;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -54,6 +65,7 @@ use std::sync::Arc;
 
 pub use config::Config;
 pub use error::ClientError;
+pub use style::ColorChoice;
 
 use inbound::spawn_receiver;
 use output::Output;
@@ -82,7 +94,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     saving::remove_stale_temporaries(&config.downloads);
     let stream = connect(&config)?;
     // Opened once connected, so a client that never got in leaves no empty log behind.
-    let output = Arc::new(Output::open(config.log.as_deref())?);
+    let output = Arc::new(Output::open(&config)?);
     // Chat lines are small and typed by people: send each at once, not when a packet fills up.
     stream.set_nodelay(true).map_err(ClientError::Setup)?;
     // A server that stops reading must not hang the client for ever in the middle of a file.

@@ -47,7 +47,7 @@ pub use names::{
     MAX_FILE_NAME_LEN, MAX_USERNAME_LEN, NameError, check_file_name, check_username,
     is_forbidden_control, is_invisible,
 };
-pub use server_decoder::ServerFrameDecoder;
+pub use server_decoder::{FileProgress, ServerFrameDecoder};
 
 /// The longest line accepted by default, in bytes, once its LF or CRLF is removed.
 pub const DEFAULT_MAX_LINE: usize = 4096;

@@ -14,8 +14,8 @@ use common::binaries::{Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir};
 
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
 const GREETING_SHOWN: &str = "[INFO] Welcome to chat. Please enter your username.\n";
-const JOINED_AS_ALICE: &str =
-    "[INFO] Joined as alice. Type a message, /file PATH to send a file, exit to leave.\n";
+const JOINED_AS_ALICE: &str = "[INFO] Joined as alice. Type a message, /file PATH to send a file, /help for more, \
+     exit to leave.\n";
 const PROMPT: &str = "Enter your username: ";
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
 
@@ -386,11 +386,55 @@ fn help_lists_every_option_and_its_default() {
         "--log FILE",
         "(default chat_log.txt)",
         "--no-log",
+        "--color WHEN",
+        "(default auto)",
+        "NO_COLOR",
+        "--timestamps",
+        "HH:MM in UTC",
         "-h, --help",
         "-V, --version",
     ] {
         assert!(help.contains(text), "{text:?} missing from:\n{help}");
     }
+}
+
+#[test]
+fn help_says_the_commands_and_what_is_shown() {
+    let dir = TestDir::new("help_says_commands");
+    let mut client = ClientProcess::start(&dir, &["--help"]);
+    assert!(client.finish().0.success());
+    let help = client.shown();
+    for text in [
+        "/users",
+        "/msg NAME TEXT",
+        "-> NAME: TEXT",
+        "/help",
+        "/file PATH",
+        "//text",
+        "exit",
+        "Any other line starting with / is sent as typed",
+        "[PM] alice: hi",
+        "[history 2026-12-01 10:37 UTC] alice: hi",
+        "[NOTICE] text",
+        "over 1 MiB",
+        "(percent, MB/s)",
+        ".received_<name>.<pid>-<n>.part",
+        "plain text",
+    ] {
+        assert!(help.contains(text), "{text:?} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn bad_color_exits_with_status_2() {
+    let dir = TestDir::new("bad_color");
+    let mut client = ClientProcess::start(&dir, &["--color", "sometimes"]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with("chat-client: bad --color 'sometimes': expected auto, always or never"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::ColorChoice;
 use crate::protocol;
 
 /// Everything the client can be told; every bound has its default in [`Config::default`].
@@ -35,6 +36,10 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// How long to wait, after sending `exit`, for the server to close the connection.
     pub leave_timeout: Duration,
+    /// When to colour what is shown (never the chat log).
+    pub color: ColorChoice,
+    /// Put the time, `HH:MM` in UTC, before each line shown and logged.
+    pub timestamps: bool,
 }
 
 impl Default for Config {
@@ -52,6 +57,8 @@ impl Default for Config {
             greeting_wait: Duration::from_secs(1),
             handshake_timeout: Duration::from_secs(10),
             leave_timeout: Duration::from_secs(5),
+            color: ColorChoice::Auto,
+            timestamps: false,
         }
     }
 }

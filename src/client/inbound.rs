@@ -8,11 +8,13 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::output::Output;
-use super::render::render;
+use super::progress::Meter;
+use super::render::{Line, render};
 use super::saving::save_file;
 use super::{ClientError, Config, THREAD_STACK};
 use crate::protocol::{FrameError, ServerFrame, ServerFrameDecoder};
@@ -68,6 +70,8 @@ struct Incoming {
     events: Sender<Event>,
     /// Set at `[WELCOME]`; after it the main thread needs no more handshake events.
     joined: bool,
+    /// The progress of a big file being received, while its progress line is shown.
+    meter: Option<Meter>,
 }
 
 /// Starts the receiver thread on a clone of `stream`. Returns the channel of its events and its
@@ -85,6 +89,7 @@ pub(super) fn spawn_receiver(
         downloads: config.downloads.clone(),
         events,
         joined: false,
+        meter: None,
     };
     let handle = thread::Builder::new()
         .name("chat-receiver".to_owned())
@@ -117,17 +122,45 @@ impl Incoming {
                     Ok(frame) => self.handle(frame),
                     Err(error) if error.is_fatal() => return Closed::OutOfStep(error),
                     // The decoder skipped the bad frame whole: say so and read on.
-                    Err(error) => self
-                        .output
-                        .line(&format!("[ERROR] refused a frame from the server: {error}")),
+                    Err(error) => self.output.show(&Line::error(&format!(
+                        "refused a frame from the server: {error}"
+                    ))),
                 }
             }
+            self.show_progress();
+        }
+    }
+
+    /// Draws the progress line of a big file being received.
+    fn show_progress(&mut self) {
+        let Some(file) = self.decoder.file_progress() else {
+            return self.end_progress();
+        };
+        if self.meter.is_none() && self.output.shows_progress() {
+            let label = format!("receiving {} from {}", file.name, file.from);
+            self.meter = Meter::new(label, file.size, Instant::now());
+        }
+        if let Some(line) = self
+            .meter
+            .as_mut()
+            .and_then(|meter| meter.update(file.received, Instant::now()))
+        {
+            self.output.progress(&line);
+        }
+    }
+
+    fn end_progress(&mut self) {
+        if self.meter.take().is_some() {
+            self.output.end_progress();
         }
     }
 
     fn handle(&mut self, frame: ServerFrame) {
+        if matches!(frame, ServerFrame::File { .. }) {
+            self.end_progress();
+        }
         if let Some(line) = render(&frame) {
-            self.output.line(&line);
+            self.output.show(&line);
         }
         match frame {
             ServerFrame::File { from, name, data } => self.save(&from, &name, &data),
@@ -151,12 +184,12 @@ impl Incoming {
 
     fn save(&self, from: &str, name: &str, data: &[u8]) {
         match save_file(&self.downloads, name, data) {
-            Ok(saved) => self.output.line(&format!(
-                "[Notification] Received file: {saved} (from {from})"
-            )),
-            Err(error) => self.output.line(&format!(
-                "[ERROR] could not save the file '{name}' from {from}: {error}"
-            )),
+            Ok(saved) => self.output.show(&Line::notification(&format!(
+                "Received file: {saved} (from {from})"
+            ))),
+            Err(error) => self.output.show(&Line::error(&format!(
+                "could not save the file '{name}' from {from}: {error}"
+            ))),
         }
     }
 }

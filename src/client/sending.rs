@@ -82,7 +82,7 @@ pub(super) fn file_command(line: &str) -> Option<&str> {
     if rest.is_empty() || rest.starts_with(char::is_whitespace) {
         Some(rest.trim())
     } else {
-        None // `/filex` is a message like any other
+        None // `/filex` is not `/file`: a command for the server, sent as typed
     }
 }
 

@@ -1,6 +1,10 @@
 //! The main thread's state machine, the middle of the outbound data path: it waits on stdin lines,
 //! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome), then
 //! turns stdin lines into [`ClientFrame`]s, and is the only one that writes to the socket.
+//!
+//! Once joined, a line is the client's own command (`/file PATH`, `exit`), a command for the
+//! server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the server
+//! answers), or a message (`//text` sends `/text`).
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -12,11 +16,16 @@ use crossbeam_channel::{Receiver, at, never, select};
 
 use super::inbound::{Closed, Event};
 use super::output::Output;
+use super::progress::Meter;
+use super::render::{Line, client_help};
 use super::safe_text::escaped;
 use super::sending::{file_command, load_file};
 use super::stdin::StdinLine;
 use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
-use crate::protocol::{self, ClientFrame, EXIT_COMMAND, FILE_TAG};
+use crate::protocol::{self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG};
+
+/// A file is written to the socket in pieces this big, so its progress line can follow it.
+const SEND_PIECE: usize = 64 * 1024;
 
 /// Where the main thread is in the conversation.
 #[derive(Debug)]
@@ -238,13 +247,47 @@ impl Session {
             self.error(&format!("to send a file, type {FILE_COMMAND} PATH"));
         } else if line.chars().any(protocol::is_forbidden_control) {
             self.error("control characters are not allowed; nothing was sent");
+        } else if let Some(command) = Command::parse(&line) {
+            self.send_command(command)?;
+        } else if let Some(text) = line.strip_prefix(COMMAND_PREFIX) {
+            // `//text`: the message `/text`, which encodes as typed.
+            self.send_message(text)?;
         } else if !line.is_empty() {
             // Empty lines are skipped: the server would ignore them anyway.
-            self.send(&ClientFrame::Text(line.clone()))?;
-            // Not shown: it is on screen as typed, and the server does not echo it back.
-            self.output.log_only(&format!("Me: {line}"));
+            self.send_message(&line)?;
         }
         Ok(Flow::Continue)
+    }
+
+    fn send_message(&mut self, text: &str) -> Result<(), ClientError> {
+        self.send(&ClientFrame::Text(text.to_owned()))?;
+        // Not shown: it is on screen as typed, and the server does not echo it back.
+        self.output.log_only(&Line::own(text));
+        Ok(())
+    }
+
+    /// A command for the server, as the user typed it; one the server would refuse for its form
+    /// is refused here. `/help` shows the client's own commands first, and a private message is
+    /// shown as sent (`-> bob: hi`): the server sends nothing back for it.
+    fn send_command(
+        &mut self,
+        command: Result<Command, protocol::CommandError>,
+    ) -> Result<(), ClientError> {
+        let command = match command {
+            Ok(command) => command,
+            Err(why) => {
+                self.error(&format!("{why}; nothing was sent"));
+                return Ok(());
+            }
+        };
+        if command == Command::Help {
+            self.output.show_all(&client_help());
+        }
+        self.send(&ClientFrame::Command(command.clone()))?;
+        if let Command::Msg { to, text } = &command {
+            self.output.show(&Line::sent_private(to, text));
+        }
+        Ok(())
     }
 
     fn send_file(&mut self, path: &str) -> Result<(), ClientError> {
@@ -259,9 +302,45 @@ impl Session {
                 return Ok(());
             }
         };
-        self.send(&ClientFrame::File { name, data })?;
-        self.output
-            .line(&format!("[Notification] File '{}' sent.", escaped(path)));
+        let size = data.len() as u64;
+        let label = format!("sending {name}");
+        let bytes = ClientFrame::File { name, data }.encode();
+        self.send_with_progress(&bytes, label, size)?;
+        self.output.show(&Line::notification(&format!(
+            "File '{}' sent.",
+            escaped(path)
+        )));
+        Ok(())
+    }
+
+    /// Writes a file frame in pieces, drawing a progress line for a big one (its `size` bytes of
+    /// content are most of `bytes`).
+    fn send_with_progress(
+        &mut self,
+        bytes: &[u8],
+        label: String,
+        size: u64,
+    ) -> Result<(), ClientError> {
+        let mut meter = self
+            .output
+            .shows_progress()
+            .then(|| Meter::new(label, size, Instant::now()))
+            .flatten();
+        let Some(meter) = &mut meter else {
+            return self.write(bytes);
+        };
+        let mut sent = 0;
+        for piece in bytes.chunks(SEND_PIECE) {
+            if let Err(error) = self.write(piece) {
+                self.output.end_progress();
+                return Err(error);
+            }
+            sent += piece.len() as u64;
+            if let Some(line) = meter.update(sent.min(size), Instant::now()) {
+                self.output.progress(&line);
+            }
+        }
+        self.output.end_progress();
         Ok(())
     }
 
@@ -278,7 +357,11 @@ impl Session {
     }
 
     fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
-        self.writer.write_all(&frame.encode()).map_err(|error| {
+        self.write(&frame.encode())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        self.writer.write_all(bytes).map_err(|error| {
             log::info!("writing to the server failed: {error}");
             ClientError::ConnectionLost
         })
@@ -286,6 +369,6 @@ impl Session {
 
     /// Shows a local error as an `[ERROR]` line.
     fn error(&self, text: &str) {
-        self.output.line(&format!("[ERROR] {text}"));
+        self.output.show(&Line::error(text));
     }
 }

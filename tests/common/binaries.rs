@@ -185,10 +185,37 @@ pub struct ClientProcess {
 
 impl ClientProcess {
     pub fn start(dir: &TestDir, args: &[&str]) -> ClientProcess {
-        let mut child = Command::new(CLIENT)
-            .args(args)
+        let mut command = Command::new(CLIENT);
+        command.args(args);
+        ClientProcess::spawn(dir, command, &[])
+    }
+
+    /// As [`start`](Self::start), with `env` set and the client's stdin, stdout and stderr on a
+    /// pseudo-terminal: util-linux `script` runs it and copies the terminal's output to its own
+    /// stdout (stderr included, line ends as CR LF). For what the client does only on a terminal.
+    pub fn start_in_terminal(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> ClientProcess {
+        let quoted: Vec<String> = std::iter::once(CLIENT)
+            .chain(args.iter().copied())
+            .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+            .collect();
+        let mut command = Command::new("script");
+        command.args([
+            "--quiet",
+            "--return",
+            "--command",
+            &quoted.join(" "),
+            "/dev/null",
+        ]);
+        ClientProcess::spawn(dir, command, env)
+    }
+
+    fn spawn(dir: &TestDir, mut command: Command, env: &[(&str, &str)]) -> ClientProcess {
+        let mut child = command
             .current_dir(&dir.0)
             .env_remove("RUST_LOG")
+            // A test that wants it sets it; the tester's own must not change what is shown.
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -420,12 +447,28 @@ impl Chat {
     /// Starts a client in a folder of its own with `--downloads DOWNLOADS` and `args`, and
     /// accepts its connection; nothing is said to it yet.
     pub fn connect(test: &str, args: &[&str]) -> Chat {
+        Chat::connect_with(test, args, ClientProcess::start)
+    }
+
+    /// As [`connect`](Self::connect), with the client on a pseudo-terminal and `env` set (see
+    /// [`ClientProcess::start_in_terminal`]).
+    pub fn connect_in_terminal(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
+        Chat::connect_with(test, args, |dir, args| {
+            ClientProcess::start_in_terminal(dir, args, env)
+        })
+    }
+
+    fn connect_with(
+        test: &str,
+        args: &[&str],
+        start: impl FnOnce(&TestDir, &[&str]) -> ClientProcess,
+    ) -> Chat {
         let dir = TestDir::new(test);
         let server = FakeServer::start();
         let port = server.port();
         let mut all_args = vec!["--port", &port, "--downloads", DOWNLOADS];
         all_args.extend_from_slice(args);
-        let client = ClientProcess::start(&dir, &all_args);
+        let client = start(&dir, &all_args);
         let peer = server.accept();
         Chat {
             client,
