@@ -13,6 +13,16 @@ pub mod binaries;
 /// How long a test waits for something that should happen.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// This process's soft limit on open files, where the platform tells it (Linux's
+/// `/proc/self/limits`); a test that opens many connections sizes itself to it.
+pub fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// A server running in this process; stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
