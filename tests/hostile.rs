@@ -85,7 +85,7 @@ fn line_of_16_mib_without_newline_keeps_server_memory_bounded() {
         alice.send(&chunk);
     }
     alice.send(b"\nafter\n");
-    alice.expect_line("[ERROR]:line too long");
+    alice.expect_line("[ERROR]:line too long (the limit is 4096 bytes)");
     bob.expect_line("alice: after");
     // One error for the whole line: a second one would reach alice before bob's reply.
     bob.send_line("reply");
