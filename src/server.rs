@@ -46,6 +46,7 @@ mod file_memory;
 mod flood;
 mod handshake;
 mod history;
+mod log_budget;
 mod queue;
 mod reader;
 mod receiving;
@@ -70,6 +71,7 @@ pub use stop::Stopper;
 use admission::OpenConnections;
 use broadcaster::Broadcaster;
 use file_memory::FileMemory;
+use log_budget::LogBudget;
 use stop::Stopping;
 use transcript::Transcript;
 
@@ -88,6 +90,8 @@ struct Shared {
     stopping: Stopping,
     connections: OpenConnections,
     file_memory: Arc<FileMemory>,
+    /// What the server's log may take, so a flood of clients cannot flood it.
+    log_budget: LogBudget,
 }
 
 impl Shared {
@@ -119,6 +123,7 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
         config,
         stopping: Stopping::default(),
         connections: OpenConnections::default(),
+        log_budget: LogBudget::new(),
     });
     let (events, event_queue) = crossbeam_channel::bounded(EVENT_QUEUE);
 

@@ -170,3 +170,39 @@ fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
     bob.expect_file(&header, &data);
     bob.expect_line("alice: after the file");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A paced sender is told why
+
+fn paced_config() -> Config {
+    Config {
+        limit_loopback: true,
+        flood_limit: Some(FloodLimit {
+            burst: 3,
+            per_second: 20.0,
+        }),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_sender_slowed_down_is_told_once_why() {
+    let (_server, mut alice, mut bob) = alice_and_bob(paced_config());
+    // Her name took one token: two lines go at once, the third and after are paced.
+    alice.send(b"one\ntwo\nthree\nfour\nfive\n");
+    let notice = alice.expect_prefix("[INFO]:you are sending faster");
+    assert!(
+        notice.contains("3 lines at once, then 20 a second"),
+        "{notice}"
+    );
+    for line in ["one", "two", "three", "four", "five"] {
+        bob.expect_line(&format!("alice: {line}"));
+    }
+    // Told once per flood, not once per line.
+    alice.send(b"six\nseven\neight\n");
+    bob.expect_line("alice: six");
+    bob.expect_line("alice: seven");
+    bob.expect_line("alice: eight");
+    bob.send_line("done");
+    alice.expect_line("bob: done");
+}

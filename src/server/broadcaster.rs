@@ -356,8 +356,9 @@ impl Broadcaster {
                 }
             }
             for id in overflowed {
-                log::warn!("dropping client {id}: send queue exceeded");
                 if let Some(client) = self.forget(id) {
+                    let (name, peer) = (&client.name, client.peer);
+                    log::warn!("dropping {name} ({peer}): send queue exceeded");
                     self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
                 }
             }
