@@ -57,6 +57,7 @@ fn message_sent_one_byte_at_a_time_is_relayed_whole() {
 #[test]
 fn file_sent_one_byte_at_a_time_is_relayed_whole() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     let data = b"line one\n<END>\n\x00\xff\r\n";
     send_byte_at_a_time(&mut alice, &sized_file("bytes.bin", data));
     send_byte_at_a_time(&mut alice, b"after\n");
@@ -251,6 +252,7 @@ fn look_alike_names_are_refused_as_bad_names() {
 #[test]
 fn file_tag_typed_as_chat_by_a_netcat_user_starts_a_text_file() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     // A file header in the text form: the lines up to `<END>` are the file, not chat.
     alice.send_line("[FILE]:plans for friday");
     alice.send_line("meet at 6");
@@ -300,6 +302,7 @@ fn file_tag_typed_as_chat_by_the_client_is_refused_and_not_sent() {
 #[test]
 fn sized_file_header_of_size_zero_relays_an_empty_file() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     alice.send(b"[FILE]:empty.txt:0\n<END>\nafter\n");
     bob.expect_file("[FILE]:alice:empty.txt:0", b"");
     bob.expect_line("alice: after");
@@ -308,6 +311,7 @@ fn sized_file_header_of_size_zero_relays_an_empty_file() {
 #[test]
 fn text_file_header_followed_by_end_relays_an_empty_file() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     alice.send(b"[FILE]:empty.txt\n<END>\nafter\n");
     bob.expect_file("[FILE]:alice:empty.txt:0", b"");
     bob.expect_line("alice: after");
@@ -331,6 +335,7 @@ fn file_header_whose_bytes_never_come_relays_nothing_and_holds_up_no_one() {
 #[test]
 fn end_marker_inside_a_sized_payload_is_data() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     let data = b"<END>\n<END>\r\nexit\n[FILE]:x:1\n";
     alice.send(&sized_file("end.txt", data));
     // A payload that is nothing but the marker, followed by the real one.

@@ -196,6 +196,7 @@ fn no_flood_limit_turns_flood_control_off() {
 fn netcat_style_session_works_against_the_binary() {
     let server = ServerProcess::start(&[]);
     let mut bob = TestClient::join(server.addr, "bob");
+    bob.take_files();
     // Typed by hand: CRLF line ends, an empty line, a text-form file.
     let mut nc = TestClient::connect(server.addr);
     nc.expect_prefix("[INFO]:");

@@ -151,6 +151,13 @@ impl TestClient {
         client
     }
 
+    /// Says `/files on`, so that the server sends this client the files others share, and
+    /// reads the answer.
+    pub fn take_files(&mut self) {
+        self.send_line("/files on");
+        self.expect_prefix("[INFO]:files on");
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("send to the server");
     }
