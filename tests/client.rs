@@ -10,7 +10,9 @@ mod common;
 
 use std::fs;
 
-use common::binaries::{Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir};
+use common::binaries::{
+    Chat, ClientProcess, DOWNLOADS, FILES_ON, FILES_ON_ANSWER, FakeServer, TestDir,
+};
 
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
 const GREETING_SHOWN: &str = "[INFO] Welcome to chat. Please enter your username.\n";
@@ -98,6 +100,47 @@ fn refused_name_option_is_asked_for_on_stdin() {
     client.expect(&format!("[ERROR] username 'alice' is taken\n{PROMPT}"));
     client.type_line("bob");
     peer.expect_line("bob");
+}
+
+#[test]
+fn files_on_is_sent_right_after_the_welcome_and_its_answer_not_shown() {
+    let mut chat = Chat::connect("files_on_after_welcome", &["--name", "alice"]);
+    chat.peer.send_line(GREETING);
+    chat.peer.expect_line("alice");
+    chat.peer.send_line("[WELCOME]:alice\n[USERS]:alice");
+    chat.peer.expect_line(FILES_ON);
+    chat.peer.send_line(FILES_ON_ANSWER);
+    chat.peer.send_line("bob: hi");
+    chat.client.expect("[INFO] Online: alice\nbob: hi\n");
+    chat.client.type_line("exit");
+    chat.peer.expect_line("exit");
+    chat.peer.close();
+    assert!(chat.client.finish().0.success());
+    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    assert!(!log.contains("files on"), "{log}");
+}
+
+#[test]
+fn files_off_typed_by_the_user_is_sent_and_its_answer_shown() {
+    let mut chat = join_as_alice("files_off_typed", &[]);
+    chat.client.type_line("/files off");
+    chat.peer.expect_line("/files off");
+    chat.peer.send_line("[INFO]:files off: you will only be told of shared files");
+    chat.client
+        .expect("[INFO] files off: you will only be told of shared files\n");
+}
+
+#[test]
+fn an_error_in_answer_to_files_on_is_shown() {
+    let mut chat = Chat::connect("files_on_error_shown", &["--name", "alice"]);
+    chat.peer.welcome_without_files("alice");
+    chat.peer.expect_line(FILES_ON);
+    chat.peer
+        .send_line("[ERROR]:unknown command /files (try /help)");
+    chat.client
+        .expect("[ERROR] unknown command /files (try /help)\n");
+    chat.client.type_line("hi");
+    chat.peer.expect_line("hi");
 }
 
 #[test]

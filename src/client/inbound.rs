@@ -31,6 +31,8 @@ pub(super) enum Event {
     Greeted,
     /// `[WELCOME]`: the name was accepted.
     Welcomed,
+    /// The server answered the `/files on` sent after the welcome (its answer is not shown).
+    FilesAnswered,
     /// An `[ERROR]` frame before the welcome: the name was refused, so ask again.
     Refused,
     /// The connection ended; the receiver thread ends right after sending this.
@@ -70,6 +72,9 @@ struct Incoming {
     events: Sender<Event>,
     /// Set at `[WELCOME]`; after it the main thread needs no more handshake events.
     joined: bool,
+    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's `[INFO]`
+    /// answer to it has been taken off the screen.
+    files_answer_pending: bool,
     /// The progress of a big file being received, while its progress line is shown.
     meter: Option<Meter>,
 }
@@ -89,6 +94,7 @@ pub(super) fn spawn_receiver(
         downloads: config.downloads.clone(),
         events,
         joined: false,
+        files_answer_pending: false,
         meter: None,
     };
     let handle = thread::Builder::new()
@@ -159,7 +165,8 @@ impl Incoming {
         if matches!(frame, ServerFrame::File { .. }) {
             self.end_progress();
         }
-        if let Some(line) = render(&frame) {
+        let hidden = self.is_files_answer(&frame);
+        if let Some(line) = render(&frame).filter(|_| !hidden) {
             self.output.show(&line);
         }
         match frame {
@@ -169,9 +176,34 @@ impl Incoming {
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;
+                self.files_answer_pending = true;
             }
             _ => {}
         }
+    }
+
+    /// Whether `frame` is the server's answer to the `/files on` the main thread sends right
+    /// after the welcome, to keep off the screen: the user did not type that command, so its
+    /// answer would only puzzle them. The answer is the first `[INFO]` or `[ERROR]` after the
+    /// welcome: the main thread sends nothing else until it has heard of it. An `[INFO]` is kept
+    /// off the screen and the log; an `[ERROR]` (a server that does not know `/files`, or one
+    /// that is closing the connection) is shown, since it may say why the chat ends.
+    fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
+        if !self.files_answer_pending {
+            return false;
+        }
+        let hidden = match frame {
+            ServerFrame::Info(text) => {
+                log::debug!("the server's answer to /files on: {text}");
+                true
+            }
+            ServerFrame::Error(_) => false,
+            _ => return false,
+        };
+        self.files_answer_pending = false;
+        // Fails only when the main thread is gone, and then nobody is waiting for it.
+        let _ = self.events.send(Event::FilesAnswered);
+        hidden
     }
 
     /// Passes a handshake event to the main thread, until the name is accepted.

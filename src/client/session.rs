@@ -38,6 +38,10 @@ enum Phase {
     /// The name was sent. Stdin is not read until the answer, so a line typed ahead is neither
     /// taken as a second name nor sent as a message before the user has joined.
     AwaitReply { until: Instant },
+    /// Welcomed, and `/files on` sent: waiting (until `until`) for the server's answer to it
+    /// before reading stdin, so that no command the user typed ahead is answered first and its
+    /// answer taken for that one (the receiver keeps the answer off the screen).
+    Joining { until: Instant },
     /// Joined: stdin lines are messages and commands.
     Joined,
     /// `exit` was sent: waiting (until `until`) for the server to close the connection, so that
@@ -55,9 +59,10 @@ impl Phase {
 
     fn deadline(&self) -> Option<Instant> {
         match self {
-            Phase::Greeting { until } | Phase::AwaitReply { until } | Phase::Leaving { until } => {
-                Some(*until)
-            }
+            Phase::Greeting { until }
+            | Phase::AwaitReply { until }
+            | Phase::Joining { until }
+            | Phase::Leaving { until } => Some(*until),
             Phase::AskName | Phase::Joined => None,
         }
     }
@@ -153,8 +158,13 @@ impl Session {
                 Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
             ) => {
                 self.output.close_prompt();
-                self.phase = Phase::Joined;
+                // Files are sent only to a connection that asks for them (a netcat user would
+                // get raw bytes on their terminal); this client saves them, so it asks at once.
+                self.send(&ClientFrame::Command(Command::Files(true)))?;
+                let until = Instant::now() + self.config.handshake_timeout;
+                self.phase = Phase::Joining { until };
             }
+            (Event::FilesAnswered, Phase::Joining { .. }) => self.phase = Phase::Joined,
             _ => {}
         }
         Ok(Flow::Continue)
@@ -164,6 +174,10 @@ impl Session {
         match self.phase {
             Phase::Greeting { .. } => self.ask_name(),
             Phase::AwaitReply { .. } => return Err(ClientError::NoReply),
+            Phase::Joining { .. } => {
+                log::warn!("the server did not answer /files on");
+                self.phase = Phase::Joined;
+            }
             Phase::Leaving { .. } => {
                 log::warn!("the server did not close the connection after exit");
                 return Ok(Flow::Done);

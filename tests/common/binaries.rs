@@ -449,8 +449,17 @@ impl FakePeer {
         bytes
     }
 
-    /// Greets, reads the name the client sends, and welcomes it.
+    /// Greets, reads the name the client sends, welcomes it, and answers the `/files on` it
+    /// sends right after the welcome.
     pub fn welcome(&mut self, name: &str) {
+        self.welcome_without_files(name);
+        self.expect_line(FILES_ON);
+        self.send_line(FILES_ON_ANSWER);
+    }
+
+    /// Greets, reads the name the client sends, and welcomes it; the client's `/files on` is
+    /// left for the test to read.
+    pub fn welcome_without_files(&mut self, name: &str) {
         self.send_line("[INFO]:Welcome to chat. Please enter your username.");
         self.expect_line(name);
         self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
@@ -478,6 +487,12 @@ impl FakePeer {
         // Dropping both handles closes the socket with the bytes unread.
     }
 }
+
+/// What `chat-client` sends right after `[WELCOME]`: it saves files, so it asks for them.
+pub const FILES_ON: &str = "/files on";
+/// The real server's answer to it (a fake server says the same).
+pub const FILES_ON_ANSWER: &str =
+    "[INFO]:files on: you will be sent the files others share (/files off to stop)";
 
 /// Where the client's downloads go in the tests with a fake server: deep enough that
 /// `../../../x` from it is still inside the test's folder.
