@@ -125,7 +125,8 @@ fn files_off_typed_by_the_user_is_sent_and_its_answer_shown() {
     let mut chat = join_as_alice("files_off_typed", &[]);
     chat.client.type_line("/files off");
     chat.peer.expect_line("/files off");
-    chat.peer.send_line("[INFO]:files off: you will only be told of shared files");
+    chat.peer
+        .send_line("[INFO]:files off: you will only be told of shared files");
     chat.client
         .expect("[INFO] files off: you will only be told of shared files\n");
 }
