@@ -62,7 +62,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use access::{AccessRules, Cidr, CidrError, Rule};
-pub use config::{Config, FloodLimit, ServerError};
+pub use config::{Config, FloodLimit, MIN_FLOOD_RATE, ServerError};
 pub use console::{
     CONSOLE_HELP, Console, ConsoleCommand, ConsoleError, ConsoleReply, OnlineUser, show_users,
 };

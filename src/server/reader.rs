@@ -191,8 +191,9 @@ impl Reader {
         }
         if !std::mem::replace(&mut self.told_paced, true) {
             let limit = bucket.limit();
+            let lines = if limit.burst == 1 { "line" } else { "lines" };
             let notice = format!(
-                "you are sending faster than this server allows ({} lines at once, then {} a \
+                "you are sending faster than this server allows ({} {lines} at once, then {} a \
                  second): your lines are slowed down to that pace, none is lost",
                 limit.burst, limit.per_second
             );

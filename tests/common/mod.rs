@@ -9,6 +9,7 @@ use std::time::Duration;
 use chat::server::{self, Config, ServerHandle};
 
 pub mod binaries;
+pub mod hostile;
 
 /// How long a test waits for something that should happen.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -123,7 +124,8 @@ impl TestClient {
         Ok(TestClient::from_stream(socket.into()))
     }
 
-    fn from_stream(stream: TcpStream) -> TestClient {
+    /// A test client on an already connected stream; the greeting is left unread.
+    pub fn from_stream(stream: TcpStream) -> TestClient {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         TestClient { stream, reader }
