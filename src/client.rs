@@ -44,6 +44,9 @@
 //!    `client/style.rs`: colours for a terminal; `client/clock.rs`: times in UTC;
 //!    `client/progress.rs`: the progress line of a big file;
 //! 6. `client/config.rs` and `client/error.rs`: the defaults and why the client stops.
+//!
+//! With the feature `tui`, `client/tui.rs` is a second front end on the same pieces
+//! ([`run_tui`], `chat-client --tui`): a split screen instead of stdin and stdout.
 
 mod clock;
 mod config;
@@ -58,6 +61,8 @@ mod sending;
 mod session;
 mod stdin;
 mod style;
+#[cfg(feature = "tui")]
+mod tui;
 
 use std::io;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -66,6 +71,8 @@ use std::sync::Arc;
 pub use config::Config;
 pub use error::ClientError;
 pub use style::ColorChoice;
+#[cfg(feature = "tui")]
+pub use tui::run as run_tui;
 
 use inbound::spawn_receiver;
 use output::Output;

@@ -14,13 +14,21 @@ use getopts::Options;
 /// What the command line asks for.
 enum Command {
     Run(Config),
+    /// `--tui`: the terminal UI.
+    #[cfg(feature = "tui")]
+    RunTui(Config),
     Help,
     Version,
 }
 
 fn main() -> ExitCode {
-    // Warnings only by default: log lines go to stderr, in the same terminal as the chat.
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // Warnings only by default: log lines go to stderr, in the same terminal as the chat. The
+    // terminal UI draws over the whole terminal, where a log line would be garbage: it logs only
+    // what RUST_LOG asks for (then best sent elsewhere: 2>client.log).
+    let quiet = cfg!(feature = "tui") && std::env::args_os().any(|arg| arg == "--tui");
+    let default_level = if quiet { "off" } else { "warn" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+        .init();
 
     let options = options();
     // args_os: an argument that is not UTF-8 becomes a parse error, not a panic.
@@ -37,6 +45,13 @@ fn main() -> ExitCode {
         Command::Version => println!("chat-client {}", env!("CARGO_PKG_VERSION")),
         Command::Run(config) => {
             if let Err(error) = client::run(config) {
+                eprintln!("[ERROR] {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        #[cfg(feature = "tui")]
+        Command::RunTui(config) => {
+            if let Err(error) = client::run_tui(config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
             }
@@ -106,6 +121,14 @@ fn options() -> Options {
         )
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
+    #[cfg(feature = "tui")]
+    options.optflag(
+        "",
+        "tui",
+        "the terminal UI: the conversation, who is online, file progress and an edited input \
+         line on one screen (stdin and stdout must be a terminal; the chat log is the same; \
+         --color does not apply, and times are always shown)",
+    );
     options
 }
 
@@ -176,5 +199,9 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         config.color = color.parse::<ColorChoice>()?;
     }
     config.timestamps = matches.opt_present("timestamps");
+    #[cfg(feature = "tui")]
+    if matches.opt_present("tui") {
+        return Ok(Command::RunTui(config));
+    }
     Ok(Command::Run(config))
 }
