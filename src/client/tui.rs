@@ -37,6 +37,8 @@ mod input;
 mod net;
 mod roster;
 mod screen;
+#[cfg(test)]
+mod testing;
 mod transfers;
 mod view;
 

@@ -526,3 +526,6 @@ impl App {
         self.effects.push(Effect::Log(line));
     }
 }
+
+#[cfg(test)]
+mod tests;

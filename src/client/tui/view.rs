@@ -269,3 +269,6 @@ fn error() -> Style {
 fn error_bold() -> Style {
     error().add_modifier(Modifier::BOLD)
 }
+
+#[cfg(test)]
+mod tests;
