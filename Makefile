@@ -3,16 +3,20 @@ CARGO ?= cargo
 HOST  ?= 127.0.0.1
 PORT  ?= 12345
 NAME  ?=
+# Any other options, passed through to the client: make run-tui NAME=bob ARGS='--timestamps'.
+ARGS  ?=
 # e.g. make bench BENCH_ARGS='--case fanout --reps 3'
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client test bench lint fmt fuzz soak clean
+.PHONY: help build run-server run-client run-tui test bench lint fmt fuzz soak clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT)"
 	@echo "make run-client NAME=bob      start a client (asks for a name without NAME)"
-	@echo "make test                     run every test"
+	@echo "make run-tui NAME=bob         a client in the terminal UI (feature tui), with"
+	@echo "                              chat_log_bob.txt and downloads/bob/ (ARGS='--timestamps')"
+	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
 	@echo "                              (SOAK_SECONDS=120 SOAK_CLIENTS=40 SOAK_SEED=<from the clock>)"
@@ -29,12 +33,29 @@ run-server:
 run-client:
 	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
 
+# The terminal UI: the same client built with the feature tui, run with --tui. With NAME, the
+# user gets a chat log and a downloads folder of their own, so that several run from this one
+# folder do not share them; unless ARGS says otherwise (--log FILE or --no-log, --downloads DIR).
+TUI_FILES = $(if $(NAME),--name $(NAME) \
+	$(if $(findstring -log,$(ARGS)),,--log chat_log_$(NAME).txt) \
+	$(if $(findstring --downloads,$(ARGS)),,--downloads downloads/$(NAME)))
+
+# It builds first, in the open: the first build takes a while, and a quiet one looks hung.
+run-tui:
+	@echo "Building chat-client with the terminal UI (a minute or two the first time)..."
+	@$(CARGO) build --release --features tui --bin chat-client
+	@$(CARGO) run --quiet --release --features tui --bin chat-client -- --tui --host $(HOST) \
+		--port $(PORT) $(TUI_FILES) $(ARGS)
+
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. The tests open many connections in one
 # process: the soft open-file limit is raised to the hard one where the system allows, and the
-# tests size themselves to what they get (they pass at the common 1024 too).
+# tests size themselves to what they get (they pass at the common 1024 too). Twice: the default
+# build, then with every feature (the terminal UI: its tests, tests/tui.rs among them, run only
+# then; tests/tui.rs needs tmux).
 test:
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(CARGO) test --workspace
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(CARGO) test --workspace --all-features
 
 # The bench (the chat-bench package in bench/) starts target/release/chat-server itself, so the
 # server is built first; the bench lands beside it in the shared target directory.
@@ -50,6 +71,7 @@ soak:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
