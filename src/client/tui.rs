@@ -47,6 +47,7 @@ use std::net::Shutdown;
 use std::time::Instant;
 
 use super::output::Output;
+use super::style::use_colours;
 use super::{ClientError, Config, clock, connect, saving};
 use app::App;
 use event_loop::Channels;
@@ -83,7 +84,10 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         written: writer.reports,
         outgoing: writer.queue,
     };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let colours = use_colours(config.color, true, no_color);
     let mut app = App::new(config, Instant::now(), clock::now);
+    app.colours = colours;
     let result = match Screen::enter() {
         Ok(mut screen) => event_loop::run(&mut app, &mut screen, &channels, &output),
         Err(error) => Err(ClientError::Setup(error)),

@@ -89,6 +89,8 @@ pub(super) struct App {
     wall_clock: fn() -> u64,
     /// What carries the connection, for the status line.
     pub(super) transport: &'static str,
+    /// Whether the screen has colours (not under `--color never` or `NO_COLOR`).
+    pub(super) colours: bool,
 }
 
 impl App {
@@ -113,6 +115,7 @@ impl App {
             outcome: None,
             wall_clock,
             transport: "plain TCP",
+            colours: true,
         };
         if let Some(name) = name {
             app.send_name(&name, now);
@@ -373,6 +376,8 @@ impl App {
             }
             Phase::Joined => {
                 let line = self.input.take(true);
+                // What the user sends, and the answer, are at the bottom: go there.
+                self.conversation.forward(usize::MAX);
                 self.on_line(&line, now);
             }
             // Waiting for the server: the line stays in the input until it has answered.

@@ -69,6 +69,13 @@ pub(super) fn draw(frame: &mut Frame, app: &App) -> usize {
     draw_transfers(frame, app, bars);
     draw_input(frame, app, input);
     draw_status(frame, app, status);
+    if !app.colours {
+        // `--color never` or NO_COLOR: bold, dim and reversed stay, colours go.
+        for cell in &mut frame.buffer_mut().content {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
+    }
     rows
 }
 

@@ -321,3 +321,54 @@ fn a_tab_in_a_message_shows_as_a_space() {
     frame(&mut app, message("bob", "a\tb"));
     row_with(&screen(&app), "bob: a b");
 }
+
+#[test]
+fn without_colours_no_cell_has_one_but_bold_stays() {
+    let mut app = joined();
+    app.colours = false;
+    frame(&mut app, message("bob", "hi"));
+    frame(&mut app, ServerFrame::Error("x".into()));
+    let terminal = drawn(&app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content
+            .iter()
+            .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset)
+    );
+    assert!(
+        buffer[position_of(buffer, "bob: hi")]
+            .modifier
+            .contains(Modifier::BOLD)
+    );
+}
+
+#[test]
+fn a_tiny_terminal_is_drawn_without_a_panic() {
+    let mut app = joined();
+    frame(&mut app, message("bob", "hello there"));
+    app.on_paste("typed");
+    for (width, height) in [(1, 1), (5, 3), (10, 4), (20, 6), (0, 0)] {
+        let screen = rows(drawn(&app, width, height).backend().buffer());
+        assert_eq!(screen.len(), usize::from(height));
+    }
+}
+
+#[test]
+fn sending_a_line_goes_back_to_the_newest_lines() {
+    let mut app = joined();
+    for n in 0..100 {
+        frame(&mut app, message("bob", &format!("line {n}")));
+    }
+    app.on_key(
+        KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE),
+        Instant::now(),
+    );
+    typed(&mut app, "back");
+    app.on_key(
+        KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+        Instant::now(),
+    );
+    let screen = screen(&app);
+    assert!(screen[18].contains("Me: back"), "{screen:#?}");
+}
