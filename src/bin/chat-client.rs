@@ -125,9 +125,10 @@ fn options() -> Options {
     options.optflag(
         "",
         "tui",
-        "the terminal UI: the conversation, who is online, file progress and an edited input \
-         line on one screen (stdin and stdout must be a terminal; the chat log is the same; \
-         --color does not apply, and times are always shown)",
+        "the terminal UI: the conversation, who is online, a bar for each file on its way \
+         and an edited input line on one screen; PageUp/PageDown scroll, Tab completes, Ctrl-C \
+         leaves. Stdin and stdout must be a terminal; times are always shown, and the chat log \
+         is the same as without it",
     );
     options
 }

@@ -37,10 +37,12 @@ impl Progress {
         }
     }
 
-    /// `12.3 of 64.0 MB at 5.1 MB/s` (1 MB = 10^6 bytes, as the line client's progress line).
+    /// `19% · 12.3 of 64.0 MB at 5.1 MB/s` (1 MB = 10^6 bytes, as the line client's progress
+    /// line).
     pub(super) fn numbers(&self) -> String {
         format!(
-            "{:.1} of {:.1} MB at {:.1} MB/s",
+            "{}% · {:.1} of {:.1} MB at {:.1} MB/s",
+            (self.ratio() * 100.0).floor(),
             self.done as f64 / 1e6,
             self.size as f64 / 1e6,
             self.rate / 1e6
@@ -116,7 +118,7 @@ mod tests {
         );
         let progress = &transfers.list()[0];
         assert_eq!(progress.ratio(), 0.5);
-        assert_eq!(progress.numbers(), "5.0 of 10.0 MB at 2.5 MB/s");
+        assert_eq!(progress.numbers(), "50% · 5.0 of 10.0 MB at 2.5 MB/s");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! │10:31 [history 2026-12-01 10:31 UTC] bob: hey  ││alice (you)     │
 //! │10:32 bob: hi alice                            ││bob             │
 //! └───────────────────────────────────────────────┘└────────────────┘
-//!  receiving big.iso from bob: 12.6 of 64.0 MB at 5.1 MB/s   (a bar per file on its way)
+//!  receiving big.iso from bob: 19% · 12.6 of 64.0 MB at 5.1 MB/s ███░░░░░░░░░░░░░░░
+//!  (a bar for each file on its way)
 //! ┌ message ───────────────────────────────────────────────────────────┐
 //! │hello bob█                                                          │
 //! └────────────────────────────────────────────────────────────────────┘
@@ -21,7 +22,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line as Row, Span};
-use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, LineGauge, Paragraph, Wrap};
 
 use super::super::render::Line;
 use super::super::style::{NAME_COLOURS, Tone, name_tone, tones};
@@ -155,7 +156,8 @@ fn draw_online(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(rows).block(block), area);
 }
 
-/// A bar for each file on its way: how far, its size and its rate.
+/// A bar for each file on its way: what and how far in words, then the bar (full blocks done,
+/// light shade to go: it reads without colours too).
 fn draw_transfers(frame: &mut Frame, app: &App, area: Rect) {
     for (at, progress) in app.transfers.list().iter().enumerate() {
         let row = Rect {
@@ -163,11 +165,14 @@ fn draw_transfers(frame: &mut Frame, app: &App, area: Rect) {
             height: 1,
             ..area
         };
-        let label = format!("{}: {}", progress.label, progress.numbers());
-        let gauge = Gauge::default()
+        let label = format!(" {}: {} ", progress.label, progress.numbers());
+        let gauge = LineGauge::default()
             .ratio(progress.ratio())
             .label(label)
-            .gauge_style(Style::new().fg(Color::Green).bg(Color::DarkGray));
+            .filled_symbol("█")
+            .unfilled_symbol("░")
+            .filled_style(Style::new().fg(Color::Green))
+            .unfilled_style(Style::new().fg(Color::DarkGray));
         frame.render_widget(gauge, row);
     }
 }
