@@ -30,8 +30,10 @@ use crate::protocol::{
     self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG, ServerFrame,
 };
 
-/// Lines the conversation keeps; older ones go (the chat log has them all).
+/// Lines the conversation keeps, and the bytes they may hold; older ones go (the chat log has
+/// them all).
 pub(super) const KEPT_LINES: usize = 10_000;
+pub(super) const KEPT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Where the conversation is.
 #[derive(Debug)]
@@ -103,7 +105,7 @@ impl App {
             phase: Phase::Greeting { until },
             name: None,
             files_answer_pending: false,
-            conversation: Conversation::new(KEPT_LINES),
+            conversation: Conversation::new(KEPT_LINES, KEPT_BYTES),
             roster: Roster::default(),
             input: Input::new(protocol::DEFAULT_MAX_LINE),
             transfers: Transfers::default(),

@@ -1,5 +1,7 @@
-//! The conversation pane's content: every line shown, with the time it came, at most `limit` of
-//! them (the oldest go first), and how far the user has scrolled back. Pure; `view.rs` draws it.
+//! The conversation pane's content: every line shown, with the time it came, and how far the
+//! user has scrolled back. It keeps at most so many lines and so many bytes (a server may send
+//! lines of 64 KiB: 10,000 of those would be 640 MiB), the oldest going first. Pure; `view.rs`
+//! draws it.
 //!
 //! Scrolling counts lines as shown here, not rows on the screen: a long line wraps over several
 //! rows, and PageUp moves back by as many lines as the pane has rows, so about a page or less.
@@ -16,32 +18,55 @@ pub(super) struct Entry {
     pub(super) line: Line,
 }
 
+impl Entry {
+    /// The bytes it holds, for the conversation's budget.
+    fn bytes(&self) -> usize {
+        let line = &self.line;
+        self.time.len() + line.tag.len() + line.name.len() + line.text.len()
+    }
+}
+
 /// The lines shown, oldest first, and the scroll position.
 #[derive(Debug)]
 pub(super) struct Conversation {
     entries: VecDeque<Entry>,
+    /// At most this many lines...
     limit: usize,
+    /// ... holding at most this many bytes (the newest line is kept whatever its size).
+    byte_limit: usize,
+    bytes: usize,
     /// How many of the newest lines are below the view: 0 follows the conversation as it grows.
     scrolled: usize,
 }
 
 impl Conversation {
-    /// An empty conversation that keeps at most `limit` lines (at least one).
-    pub(super) fn new(limit: usize) -> Conversation {
+    /// An empty conversation that keeps at most `limit` lines (at least one) of at most
+    /// `byte_limit` bytes in all.
+    pub(super) fn new(limit: usize, byte_limit: usize) -> Conversation {
         Conversation {
             entries: VecDeque::new(),
             limit: limit.max(1),
+            byte_limit,
+            bytes: 0,
             scrolled: 0,
         }
     }
 
-    /// Adds a line at the bottom. A view scrolled back stays on the lines it shows.
+    /// Adds a line at the bottom, and lets the oldest go past the limits. A view scrolled back
+    /// stays on the lines it shows (as long as they are kept).
     pub(super) fn push(&mut self, entry: Entry) {
-        if self.entries.len() == self.limit {
-            self.entries.pop_front();
-        }
+        self.bytes += entry.bytes();
         self.entries.push_back(entry);
+        while self.entries.len() > self.limit
+            || (self.bytes > self.byte_limit && self.entries.len() > 1)
+        {
+            if let Some(oldest) = self.entries.pop_front() {
+                self.bytes -= oldest.bytes();
+            }
+        }
         if self.scrolled > 0 {
+            // The line at the bottom of the view has one more below it now; if it went, the
+            // view stops at the oldest line kept.
             self.scrolled = (self.scrolled + 1).min(self.entries.len() - 1);
         }
     }
@@ -80,7 +105,7 @@ mod tests {
     }
 
     fn conversation(limit: usize, lines: usize) -> Conversation {
-        let mut conversation = Conversation::new(limit);
+        let mut conversation = Conversation::new(limit, usize::MAX);
         for n in 0..lines {
             conversation.push(entry(n));
         }
@@ -105,6 +130,30 @@ mod tests {
             .map(|e| e.line.text.as_str())
             .collect();
         assert_eq!(texts, ["2", "3", "4"]);
+    }
+
+    #[test]
+    fn the_oldest_lines_go_once_the_bytes_pass_the_budget() {
+        // Each entry here is "10:00" and "[INFO] " and its text: 14 bytes for a two-digit text.
+        let mut conversation = Conversation::new(100, 50);
+        for n in 10..20 {
+            conversation.push(entry(n));
+        }
+        let texts: Vec<&str> = conversation
+            .visible()
+            .map(|e| e.line.text.as_str())
+            .collect();
+        assert_eq!(texts, ["17", "18", "19"]);
+        let mut huge = Conversation::new(100, 50);
+        huge.push(Entry {
+            time: "10:00".into(),
+            line: Line::info(&"x".repeat(1000)),
+        });
+        assert_eq!(
+            huge.visible().count(),
+            1,
+            "the newest line stays, whatever its size"
+        );
     }
 
     #[test]
