@@ -1,6 +1,10 @@
 //! Who is online, for the side panel and for completing `/msg NAME`: the list the server sent
 //! last (`[USERS]`, at the welcome and for `/users`), kept up to date by `[JOIN]` and `[LEAVE]`.
-//! Names are compared without case, as the server compares them. Pure.
+//! Names are compared without case, as the server compares them. At most [`MAX_NAMES`]
+//! are kept, however many a server announces. Pure.
+
+/// The most names kept: the most connections a server may take (its `--max-clients` range).
+pub(super) const MAX_NAMES: usize = 100_000;
 
 /// The names online, in the order they joined (the server's order).
 #[derive(Debug, Default)]
@@ -16,13 +20,13 @@ impl Roster {
 
     /// `[USERS]`: the whole list, as the server has it now.
     pub(super) fn set(&mut self, names: &[String]) {
-        self.names = names.to_vec();
+        self.names = names.iter().take(MAX_NAMES).cloned().collect();
     }
 
     /// `[JOIN]`: one more, at the end (unless already there: a list asked for with `/users`
     /// may have crossed the join on the way).
     pub(super) fn join(&mut self, name: &str) {
-        if self.position(name).is_none() {
+        if self.names.len() < MAX_NAMES && self.position(name).is_none() {
             self.names.push(name.to_owned());
         }
     }
@@ -64,6 +68,16 @@ mod tests {
         list.join("bob");
         list.join("BOB");
         assert_eq!(list.names(), ["alice", "bob"]);
+    }
+
+    #[test]
+    fn no_more_names_are_kept_than_a_server_can_have() {
+        let mut list = Roster {
+            names: (0..MAX_NAMES).map(|n| n.to_string()).collect(),
+        };
+        list.join("one-too-many");
+        assert_eq!(list.names().len(), MAX_NAMES);
+        assert!(!list.names().contains(&"one-too-many".to_owned()));
     }
 
     #[test]
