@@ -272,6 +272,10 @@ impl App {
         }
         let edit = match (key.code, ctrl) {
             (KeyCode::Char('c'), true) => return self.interrupt(now),
+            // The end of input, as for the line client, on an empty line as in a shell.
+            (KeyCode::Char('d'), true) if self.input.text().is_empty() => {
+                return self.on_end_of_input(now);
+            }
             (KeyCode::Char('w'), true) => Edit::DeleteWord,
             (KeyCode::Char('u'), true) => Edit::DeleteToStart,
             (KeyCode::Char('a'), true) => Edit::Home,

@@ -345,6 +345,17 @@ fn ctrl_c_leaves_like_exit_and_twice_does_not_wait() {
 }
 
 #[test]
+fn ctrl_d_leaves_on_an_empty_line_only() {
+    let mut app = joined();
+    app.on_key(key(KeyCode::Char('x')), Instant::now());
+    app.on_key(ctrl('d'), Instant::now());
+    assert!(sent(&mut app).is_empty());
+    app.on_key(key(KeyCode::Backspace), Instant::now());
+    app.on_key(ctrl('d'), Instant::now());
+    assert_eq!(sent(&mut app), ["exit"]);
+}
+
+#[test]
 fn a_server_that_does_not_close_after_exit_is_left_anyway() {
     let mut app = joined();
     let now = Instant::now();
