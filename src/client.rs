@@ -81,14 +81,15 @@ pub const FILE_COMMAND: &str = "/file";
 const THREAD_STACK: usize = 256 * 1024;
 
 /// Connects to the server and runs the chat on this process's stdin and stdout until the user
-/// leaves (`exit` or the end of input).
+/// leaves (`exit` or the end of input) or the server shuts down (it says so first).
 ///
 /// The stdin thread is not joined: a blocking read of stdin cannot be interrupted, so it ends with
 /// the process (or at the next line, when it finds the main thread gone).
 ///
 /// # Errors
-/// When the server cannot be reached, the log cannot be opened, or the connection ends before the
-/// user left; the binary prints the error as one line and exits with status 1.
+/// When the server cannot be reached, the log cannot be opened, the connection ends before the
+/// user left, or the name was refused and input ended before another was accepted; the binary
+/// prints the error as one line and exits with status 1.
 pub fn run(config: Config) -> Result<(), ClientError> {
     // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
     saving::remove_stale_temporaries(&config.downloads);
@@ -117,7 +118,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         log::warn!("the receiver thread panicked");
     }
     output.close_prompt();
-    result
+    result.map(|_ended| ())
 }
 
 /// Tries each address the host resolves to, each attempt bounded by `connect_timeout`.

@@ -125,7 +125,8 @@ fn files_off_typed_by_the_user_is_sent_and_its_answer_shown() {
     let mut chat = join_as_alice("files_off_typed", &[]);
     chat.client.type_line("/files off");
     chat.peer.expect_line("/files off");
-    chat.peer.send_line("[INFO]:files off: you will only be told of shared files");
+    chat.peer
+        .send_line("[INFO]:files off: you will only be told of shared files");
     chat.client
         .expect("[INFO] files off: you will only be told of shared files\n");
 }
@@ -141,6 +142,89 @@ fn an_error_in_answer_to_files_on_is_shown() {
         .expect("[ERROR] unknown command /files (try /help)\n");
     chat.client.type_line("hi");
     chat.peer.expect_line("hi");
+}
+
+#[test]
+fn no_prompt_after_an_error_that_ends_the_connection() {
+    let mut chat = connect_without_name("no_prompt_after_the_end");
+    chat.peer.send_line(GREETING);
+    chat.client.expect(PROMPT);
+    chat.peer.send_line("[ERROR]:no username within 5 s");
+    chat.peer.close();
+    let (status, stderr) = chat.client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] not joined: no username within 5 s\n");
+    assert_eq!(
+        chat.client.shown(),
+        format!("{GREETING_SHOWN}{PROMPT}\n[ERROR] no username within 5 s\n")
+    );
+}
+
+#[test]
+fn no_prompt_at_all_when_the_server_turns_the_client_away() {
+    let mut chat = connect_without_name("no_prompt_when_turned_away");
+    chat.peer.send_line("[ERROR]:server full");
+    chat.peer.close();
+    let (status, stderr) = chat.client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] not joined: server full\n");
+    assert_eq!(chat.client.shown(), "[ERROR] server full\n");
+}
+
+#[test]
+fn refused_name_option_without_input_exits_non_zero_with_the_reason() {
+    let mut chat = Chat::connect("refused_name_no_input", &["--name", "alice"]);
+    chat.client.close_stdin();
+    chat.peer.send_line(GREETING);
+    chat.peer.expect_line("alice");
+    chat.peer.send_line("[ERROR]:username 'alice' is taken");
+    let (status, stderr) = chat.client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] not joined: username 'alice' is taken\n");
+}
+
+#[test]
+fn exit_at_the_prompt_after_a_refusal_leaves_with_status_0() {
+    let mut chat = Chat::connect("exit_after_refusal", &["--name", "alice"]);
+    chat.peer.send_line(GREETING);
+    chat.peer.expect_line("alice");
+    chat.peer.send_line("[ERROR]:username 'alice' is taken");
+    chat.client.expect(PROMPT);
+    chat.client.type_line("exit");
+    chat.peer.expect_line("exit");
+    chat.peer.close();
+    assert_eq!(chat.client.finish().0.code(), Some(0));
+}
+
+#[test]
+fn bad_name_option_is_refused_before_connecting() {
+    let dir = TestDir::new("bad_name_option");
+    // Nothing listens there: a client that tried to connect would say so, with status 1.
+    let port = FakeServer::start().port();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "bad name"]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with("chat-client: bad --name 'bad name': it contains ' '\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn server_shutting_down_is_said_as_information_and_exits_0() {
+    let mut chat = join_as_alice("server_shutting_down", &[]);
+    chat.peer.send_line("[ERROR]:server is shutting down");
+    chat.peer.close();
+    let (status, stderr) = chat.client.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(stderr, "");
+    assert!(
+        chat.client
+            .shown()
+            .ends_with("[INFO] Online: alice\n[INFO] The server is shutting down.\n"),
+        "{}",
+        chat.client.shown()
+    );
 }
 
 #[test]

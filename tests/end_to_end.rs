@@ -106,3 +106,30 @@ fn client_says_connection_lost_and_fails_when_the_server_dies() {
     assert_eq!(status.code(), Some(1));
     assert_eq!(stderr, "[ERROR] connection lost\n");
 }
+
+#[test]
+fn client_says_the_server_shut_down_and_exits_0_after_a_clean_stop() {
+    let mut server = ServerProcess::with_console(&[]);
+    let dir = TestDir::new("e2e_server_shuts_down");
+    let mut client = join(&server, &dir, "bob");
+    server.type_line("/shutdown");
+    client.expect("[INFO] The server is shutting down.\n");
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn taken_name_given_as_an_option_without_input_exits_1_with_the_reason() {
+    let server = ServerProcess::start(&[]);
+    let bob_dir = TestDir::new("e2e_taken_option_bob");
+    let _bob = join(&server, &bob_dir, "bob");
+
+    let dir = TestDir::new("e2e_taken_option");
+    let port = server.addr.port().to_string();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "BOB"]);
+    client.close_stdin();
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] not joined: username 'BOB' is taken\n");
+}

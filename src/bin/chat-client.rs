@@ -1,19 +1,22 @@
 //! `chat-client`: the terminal client. It turns its options into a [`client::Config`] and hands
 //! it to [`client::run`]; the library does the rest.
 //!
-//! Exit status: 0 after `exit` or the end of input, 1 when the server cannot be reached or goes
-//! away, 2 for a bad command line.
+//! Exit status: 0 after `exit` or the end of input, or when the server shuts down; 1 when the
+//! server cannot be reached or goes away, or the name was refused and no other was given; 2 for a
+//! bad command line.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chat::client::{self, ColorChoice, Config};
+use chat::protocol;
 use getopts::Options;
 
 /// What the command line asks for.
 enum Command {
-    Run(Config),
+    /// Boxed: a `Config` is large next to the other variants.
+    Run(Box<Config>),
     Help,
     Version,
 }
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
         Command::Help => print!("{}", usage(&options)),
         Command::Version => println!("chat-client {}", env!("CARGO_PKG_VERSION")),
         Command::Run(config) => {
-            if let Err(error) = client::run(config) {
+            if let Err(error) = client::run(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
             }
@@ -134,7 +137,12 @@ A private message shows as [PM] alice: hi, a message sent before you joined as
 --downloads, complete or not at all; at start the client removes the temporaries
 (.received_<name>.<pid>-<n>.part) a killed client left there once their process is gone
 (on Linux; elsewhere once they are a day old).
-Everything shown is appended to the chat log as plain text.";
+Everything shown is appended to the chat log as plain text.
+
+Exit status: 0 after exit or the end of input, and when the server shuts down; 1 when the
+server cannot be reached or the connection is lost, or when the name was refused and input
+ended before another was accepted; 2 for a bad option (a --name that breaks the username
+rules too).";
 
 /// Turns the arguments into a command; the error is one line for a person.
 fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Command, String> {
@@ -162,7 +170,12 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
             }
         };
     }
-    config.name = matches.opt_str("name");
+    if let Some(name) = matches.opt_str("name") {
+        // Refused here, like any bad option, rather than after the server's greeting.
+        protocol::check_username(&name)
+            .map_err(|why| format!("bad --name '{}': {why}", name.escape_debug()))?;
+        config.name = Some(name);
+    }
     if let Some(downloads) = matches.opt_str("downloads") {
         config.downloads = PathBuf::from(downloads);
     }
@@ -176,5 +189,5 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         config.color = color.parse::<ColorChoice>()?;
     }
     config.timestamps = matches.opt_present("timestamps");
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }

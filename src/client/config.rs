@@ -34,6 +34,10 @@ pub struct Config {
     pub greeting_wait: Duration,
     /// How long to wait for the server to accept or refuse a name.
     pub handshake_timeout: Duration,
+    /// How long, after an `[ERROR]` before the welcome, to wait for the server to close the
+    /// connection before taking the error for a refused name and asking for another. A server
+    /// that ends the connection closes it right after its `[ERROR]`.
+    pub refusal_wait: Duration,
     /// How long to wait, after sending `exit`, for the server to close the connection.
     pub leave_timeout: Duration,
     /// When to colour what is shown (never the chat log).
@@ -56,6 +60,7 @@ impl Default for Config {
             write_timeout: Duration::from_secs(30),
             greeting_wait: Duration::from_secs(1),
             handshake_timeout: Duration::from_secs(10),
+            refusal_wait: Duration::from_millis(500),
             leave_timeout: Duration::from_secs(5),
             color: ColorChoice::Auto,
             timestamps: false,

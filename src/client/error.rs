@@ -18,6 +18,10 @@ pub enum ClientError {
     Setup(io::Error),
     /// The server did not accept or refuse the username in time.
     NoReply,
+    /// The client never joined: the server refused the name and input ended before another
+    /// was accepted, or the server closed the connection after an `[ERROR]` before the
+    /// welcome. The server's reason, made safe to print.
+    NotJoined(String),
     /// The server closed the connection, or the connection failed, before the user left.
     ConnectionLost,
     /// The server sent bytes that put the stream out of step, so the client closed it.
@@ -35,6 +39,7 @@ impl fmt::Display for ClientError {
             }
             ClientError::Setup(source) => write!(f, "cannot start the client: {source}"),
             ClientError::NoReply => write!(f, "the server did not answer the username"),
+            ClientError::NotJoined(why) => write!(f, "not joined: {why}"),
             ClientError::ConnectionLost => write!(f, "connection lost"),
             ClientError::Protocol(error) => write!(f, "the server broke the protocol: {error}"),
         }
@@ -48,7 +53,7 @@ impl std::error::Error for ClientError {
             | ClientError::Log { source, .. }
             | ClientError::Setup(source) => Some(source),
             ClientError::Protocol(error) => Some(error),
-            ClientError::NoReply | ClientError::ConnectionLost => None,
+            ClientError::NoReply | ClientError::NotJoined(_) | ClientError::ConnectionLost => None,
         }
     }
 }

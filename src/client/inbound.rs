@@ -17,7 +17,7 @@ use super::progress::Meter;
 use super::render::{Line, render};
 use super::saving::save_file;
 use super::{ClientError, Config, THREAD_STACK};
-use crate::protocol::{FrameError, ServerFrame, ServerFrameDecoder};
+use crate::protocol::{FrameError, SHUTTING_DOWN, ServerFrame, ServerFrameDecoder};
 
 /// Handshake events waiting for the main thread; there are only a few per connection.
 const EVENT_QUEUE: usize = 16;
@@ -33,8 +33,9 @@ pub(super) enum Event {
     Welcomed,
     /// The server answered the `/files on` sent after the welcome (its answer is not shown).
     FilesAnswered,
-    /// An `[ERROR]` frame before the welcome: the name was refused, so ask again.
-    Refused,
+    /// An `[ERROR]` frame before the welcome, and its text: the name was refused, or the
+    /// server is about to close the connection (the close follows at once then).
+    Refused(String),
     /// The connection ended; the receiver thread ends right after sending this.
     Closed(Closed),
 }
@@ -44,6 +45,9 @@ pub(super) enum Event {
 pub(super) enum Closed {
     /// The server closed it.
     ByServer,
+    /// The server closed it after saying it is shutting down: a clean end, not a lost
+    /// connection.
+    ShutDown,
     /// Reading failed (reset, or shut down by the main thread).
     Failed(io::Error),
     /// The server sent bytes that put the stream out of step.
@@ -53,7 +57,7 @@ pub(super) enum Closed {
 impl From<Closed> for ClientError {
     fn from(closed: Closed) -> ClientError {
         match closed {
-            Closed::ByServer => ClientError::ConnectionLost,
+            Closed::ByServer | Closed::ShutDown => ClientError::ConnectionLost,
             Closed::Failed(error) => {
                 log::info!("reading from the server failed: {error}");
                 ClientError::ConnectionLost
@@ -72,6 +76,9 @@ struct Incoming {
     events: Sender<Event>,
     /// Set at `[WELCOME]`; after it the main thread needs no more handshake events.
     joined: bool,
+    /// Set by `[ERROR]:server is shutting down`: the close that follows is the server's clean
+    /// stop.
+    shutting_down: bool,
     /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's `[INFO]`
     /// answer to it has been taken off the screen.
     files_answer_pending: bool,
@@ -94,6 +101,7 @@ pub(super) fn spawn_receiver(
         downloads: config.downloads.clone(),
         events,
         joined: false,
+        shutting_down: false,
         files_answer_pending: false,
         meter: None,
     };
@@ -107,7 +115,11 @@ pub(super) fn spawn_receiver(
 
 impl Incoming {
     fn run(mut self) {
-        let closed = self.read_until_closed();
+        let closed = match self.read_until_closed() {
+            // The server said goodbye first: however the socket then ended, that was the end.
+            Closed::ByServer | Closed::Failed(_) if self.shutting_down => Closed::ShutDown,
+            closed => closed,
+        };
         // The main thread may be gone already (it shuts the socket down to end us): then nobody
         // needs to hear about it.
         let _ = self.events.send(Event::Closed(closed));
@@ -165,6 +177,14 @@ impl Incoming {
         if matches!(frame, ServerFrame::File { .. }) {
             self.end_progress();
         }
+        if let ServerFrame::Error(text) = &frame {
+            self.shutting_down = text == SHUTTING_DOWN;
+            if !self.joined {
+                // The prompt is not drawn again below the error: if the connection closes next,
+                // no more input is wanted; if not, the main thread asks again.
+                self.output.drop_prompt();
+            }
+        }
         let hidden = self.is_files_answer(&frame);
         if let Some(line) = render(&frame).filter(|_| !hidden) {
             self.output.show(&line);
@@ -172,7 +192,9 @@ impl Incoming {
         match frame {
             ServerFrame::File { from, name, data } => self.save(&from, &name, &data),
             ServerFrame::Info(_) => self.tell(Event::Greeted),
-            ServerFrame::Error(_) => self.tell(Event::Refused),
+            // The close follows, and says the rest.
+            ServerFrame::Error(_) if self.shutting_down => {}
+            ServerFrame::Error(text) => self.tell(Event::Refused(text)),
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;

@@ -173,6 +173,12 @@ impl Output {
         state.write_stdout(&shown);
     }
 
+    /// Forgets the prompt on screen without ending its line: what is shown next starts on a new
+    /// line, and the prompt is not drawn again below it.
+    pub(super) fn drop_prompt(&self) {
+        self.lock().prompt = None;
+    }
+
     /// The user answered the prompt with a line.
     pub(super) fn answered(&self) {
         let mut state = self.lock();

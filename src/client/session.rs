@@ -38,6 +38,11 @@ enum Phase {
     /// The name was sent. Stdin is not read until the answer, so a line typed ahead is neither
     /// taken as a second name nor sent as a message before the user has joined.
     AwaitReply { until: Instant },
+    /// The server sent an `[ERROR]` (`why`) before the welcome: a refused name, or the reason it
+    /// is closing the connection (`no username within 30 s`, `server full`). Only what comes
+    /// next tells the two apart, so the prompt waits (until `until`) for a close, and nothing
+    /// that asks for input is shown after the end.
+    Refused { until: Instant, why: String },
     /// Welcomed, and `/files on` sent: waiting (until `until`) for the server's answer to it
     /// before reading stdin, so that no command the user typed ahead is answered first and its
     /// answer taken for that one (the receiver keeps the answer off the screen).
@@ -61,6 +66,7 @@ impl Phase {
         match self {
             Phase::Greeting { until }
             | Phase::AwaitReply { until }
+            | Phase::Refused { until, .. }
             | Phase::Joining { until }
             | Phase::Leaving { until } => Some(*until),
             Phase::AskName | Phase::Joined => None,
@@ -71,7 +77,16 @@ impl Phase {
 /// Whether the session goes on.
 enum Flow {
     Continue,
-    Done,
+    Done(Ended),
+}
+
+/// How a session that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The user left: `exit`, or the end of input.
+    Left,
+    /// The server said it is shutting down, and closed the connection.
+    ServerShutDown,
 }
 
 /// What woke the main thread up.
@@ -87,6 +102,9 @@ pub(super) struct Session {
     output: Arc<Output>,
     config: Config,
     phase: Phase,
+    /// Why the server refused the last name, while the user is asked for another: if input
+    /// ends instead, the client did not join, and says why.
+    refused: Option<String>,
 }
 
 impl Session {
@@ -97,15 +115,17 @@ impl Session {
             output,
             config,
             phase: Phase::Greeting { until },
+            refused: None,
         }
     }
 
-    /// Runs until the user has left (`Ok`) or the connection ended before that (`Err`).
+    /// Runs until the user has left or the server has shut down (`Ok`), or the connection ended
+    /// otherwise, or the user's name was refused and no other came (`Err`).
     pub(super) fn run(
         mut self,
         events: &Receiver<Event>,
         input: &Receiver<StdinLine>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Ended, ClientError> {
         if let Some(name) = self.config.name.clone() {
             self.send_name(&name)?;
         }
@@ -117,8 +137,8 @@ impl Session {
                 Happened::Input(line) => self.on_input(line)?,
                 Happened::Deadline => self.on_deadline()?,
             };
-            if let Flow::Done = flow {
-                return Ok(());
+            if let Flow::Done(ended) = flow {
+                return Ok(ended);
             }
         }
     }
@@ -144,19 +164,32 @@ impl Session {
     fn on_event(&mut self, event: Event) -> Result<Flow, ClientError> {
         match (event, &self.phase) {
             // Once we said exit, how the connection ends no longer matters.
-            (Event::Closed(_), Phase::Leaving { .. }) => return Ok(Flow::Done),
+            (Event::Closed(_), Phase::Leaving { .. }) => return Ok(Flow::Done(Ended::Left)),
+            (Event::Closed(Closed::ShutDown), _) => {
+                self.output.close_prompt();
+                return Ok(Flow::Done(Ended::ServerShutDown));
+            }
+            // The [ERROR] was the server's last word, not a refused name.
+            (Event::Closed(_), Phase::Refused { why, .. }) => {
+                return Err(ClientError::NotJoined(escaped(why)));
+            }
             (Event::Closed(closed), _) => return Err(closed.into()),
             (Event::Greeted, Phase::Greeting { .. }) => self.ask_name(),
             (
-                Event::Refused,
+                Event::Refused(why),
                 Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
             ) => {
-                self.ask_name();
+                let until = Instant::now() + self.config.refusal_wait;
+                self.phase = Phase::Refused { until, why };
             }
             (
                 Event::Welcomed,
-                Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
+                Phase::Greeting { .. }
+                | Phase::AskName
+                | Phase::AwaitReply { .. }
+                | Phase::Refused { .. },
             ) => {
+                self.refused = None;
                 self.output.close_prompt();
                 // Files are sent only to a connection that asks for them (a netcat user would
                 // get raw bytes on their terminal); this client saves them, so it asks at once.
@@ -171,8 +204,13 @@ impl Session {
     }
 
     fn on_deadline(&mut self) -> Result<Flow, ClientError> {
-        match self.phase {
+        match &mut self.phase {
             Phase::Greeting { .. } => self.ask_name(),
+            // The connection is still open: it was a refused name, so ask for another.
+            Phase::Refused { why, .. } => {
+                self.refused = Some(std::mem::take(why));
+                self.ask_name();
+            }
             Phase::AwaitReply { .. } => return Err(ClientError::NoReply),
             Phase::Joining { .. } => {
                 log::warn!("the server did not answer /files on");
@@ -180,7 +218,7 @@ impl Session {
             }
             Phase::Leaving { .. } => {
                 log::warn!("the server did not close the connection after exit");
-                return Ok(Flow::Done);
+                return Ok(Flow::Done(Ended::Left));
             }
             Phase::AskName | Phase::Joined => {}
         }
@@ -199,6 +237,11 @@ impl Session {
         let name = match line {
             StdinLine::End => {
                 self.output.close_prompt();
+                // Input ended after a refusal: the user never joined, which is not a success
+                // (`chat-client -n alice < /dev/null` with alice taken).
+                if let Some(why) = self.refused.take() {
+                    return Err(ClientError::NotJoined(escaped(&why)));
+                }
                 return self.leave();
             }
             StdinLine::Refused(why) => {
@@ -363,7 +406,7 @@ impl Session {
         if let Err(error) = self.writer.write_all(&ClientFrame::Exit.encode()) {
             // Leaving was the point; a connection that is gone already does not change that.
             log::info!("sending exit: {error}");
-            return Ok(Flow::Done);
+            return Ok(Flow::Done(Ended::Left));
         }
         let until = Instant::now() + self.config.leave_timeout;
         self.phase = Phase::Leaving { until };
