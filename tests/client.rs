@@ -228,6 +228,29 @@ fn server_shutting_down_is_said_as_information_and_exits_0() {
 }
 
 #[test]
+fn keepalive_sends_an_empty_line_when_nothing_was_sent_for_a_while() {
+    let mut chat = join_as_alice("keepalive_empty_line", &["--keepalive", "1"]);
+    chat.peer.expect_line("");
+    chat.client.type_line("hi");
+    chat.peer.expect_line("hi");
+    chat.peer.expect_line("");
+}
+
+#[test]
+fn keepalive_out_of_range_is_a_bad_option() {
+    let dir = TestDir::new("bad_keepalive");
+    let mut client = ClientProcess::start(&dir, &["--keepalive", "86401"]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with(
+            "chat-client: bad --keepalive '86401': expected a number from 0 to 86400\n"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn typed_line_is_sent_as_a_message() {
     let mut chat = join_as_alice("typed_line_is_a_message", &[]);
     chat.client.type_line("hello there: [JOIN]:x");
@@ -518,6 +541,8 @@ fn help_lists_every_option_and_its_default() {
         "NO_COLOR",
         "--timestamps",
         "HH:MM in UTC",
+        "--keepalive SECS",
+        "(0-86400, default 60)",
         "-h, --help",
         "-V, --version",
     ] {

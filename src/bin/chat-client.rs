@@ -8,6 +8,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chat::client::{self, ColorChoice, Config};
 use chat::protocol;
@@ -107,6 +108,19 @@ fn options() -> Options {
             "show the time before each line, HH:MM in UTC (std knows no time zones); \
              in the chat log too",
         )
+        .optopt(
+            "",
+            "keepalive",
+            &format!(
+                "once joined, send an empty line after SECS without sending anything, so that \
+                 the server's idle timeout does not close a client that only reads; 0 sends \
+                 none ({}-{}, default {})",
+                KEEPALIVE_RANGE.0,
+                KEEPALIVE_RANGE.1,
+                defaults.keepalive.as_secs()
+            ),
+            "SECS",
+        )
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
     options
@@ -143,6 +157,17 @@ Exit status: 0 after exit or the end of input, and when the server shuts down; 1
 server cannot be reached or the connection is lost, or when the name was refused and input
 ended before another was accepted; 2 for a bad option (a --name that breaks the username
 rules too).";
+
+/// The seconds `--keepalive` accepts: up to a day, beyond any sensible idle timeout.
+const KEEPALIVE_RANGE: (u64, u64) = (0, 86_400);
+
+/// The value of `--<name>` as a number within `range`; the error gives the range.
+fn number(name: &str, text: &str, (min, max): (u64, u64)) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("bad --{name} '{text}': expected a number from {min} to {max}"))
+}
 
 /// Turns the arguments into a command; the error is one line for a person.
 fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Command, String> {
@@ -189,5 +214,8 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         config.color = color.parse::<ColorChoice>()?;
     }
     config.timestamps = matches.opt_present("timestamps");
+    if let Some(text) = matches.opt_str("keepalive") {
+        config.keepalive = Duration::from_secs(number("keepalive", &text, KEEPALIVE_RANGE)?);
+    }
     Ok(Command::Run(Box::new(config)))
 }

@@ -40,6 +40,10 @@ pub struct Config {
     pub refusal_wait: Duration,
     /// How long to wait, after sending `exit`, for the server to close the connection.
     pub leave_timeout: Duration,
+    /// Once joined, an empty line is sent when nothing was sent for this long, so that a user
+    /// who only reads is not closed at the server's idle timeout (30 min by default): the
+    /// server ignores an empty line but counts it as a frame. Zero sends none.
+    pub keepalive: Duration,
     /// When to colour what is shown (never the chat log).
     pub color: ColorChoice,
     /// Put the time, `HH:MM` in UTC, before each line shown and logged.
@@ -62,6 +66,7 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             refusal_wait: Duration::from_millis(500),
             leave_timeout: Duration::from_secs(5),
+            keepalive: Duration::from_secs(60),
             color: ColorChoice::Auto,
             timestamps: false,
         }

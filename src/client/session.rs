@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, at, never, select};
 
@@ -105,6 +105,8 @@ pub(super) struct Session {
     /// Why the server refused the last name, while the user is asked for another: if input
     /// ends instead, the client did not join, and says why.
     refused: Option<String>,
+    /// When the last bytes were written to the server: the keepalive counts from there.
+    last_sent: Instant,
 }
 
 impl Session {
@@ -116,6 +118,7 @@ impl Session {
             config,
             phase: Phase::Greeting { until },
             refused: None,
+            last_sent: Instant::now(),
         }
     }
 
@@ -152,7 +155,7 @@ impl Session {
         } else {
             &no_input
         };
-        let deadline = self.phase.deadline().map_or_else(never, at);
+        let deadline = self.deadline().map_or_else(never, at);
         select! {
             // A receiver that vanished without a word (it panicked) closed the connection too.
             recv(events) -> event => Happened::Event(event.unwrap_or(Event::Closed(Closed::ByServer))),
@@ -203,6 +206,15 @@ impl Session {
         Ok(Flow::Continue)
     }
 
+    /// When to wake up without an event or a line: the phase's deadline, or once joined, when
+    /// the keepalive is due.
+    fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Joined => keepalive_due(self.last_sent, self.config.keepalive),
+            _ => self.phase.deadline(),
+        }
+    }
+
     fn on_deadline(&mut self) -> Result<Flow, ClientError> {
         match &mut self.phase {
             Phase::Greeting { .. } => self.ask_name(),
@@ -220,7 +232,11 @@ impl Session {
                 log::warn!("the server did not close the connection after exit");
                 return Ok(Flow::Done(Ended::Left));
             }
-            Phase::AskName | Phase::Joined => {}
+            Phase::Joined => {
+                // Nothing was sent for a while: an empty line keeps the idle timeout away.
+                self.send(&ClientFrame::Empty)?;
+            }
+            Phase::AskName => {}
         }
         Ok(Flow::Continue)
     }
@@ -421,11 +437,31 @@ impl Session {
         self.writer.write_all(bytes).map_err(|error| {
             log::info!("writing to the server failed: {error}");
             ClientError::ConnectionLost
-        })
+        })?;
+        self.last_sent = Instant::now();
+        Ok(())
     }
 
     /// Shows a local error as an `[ERROR]` line.
     fn error(&self, text: &str) {
         self.output.show(&Line::error(text));
+    }
+}
+
+/// When the next keepalive is due: `every` after the last bytes sent; never when `every` is zero.
+fn keepalive_due(last_sent: Instant, every: Duration) -> Option<Instant> {
+    (!every.is_zero()).then(|| last_sent + every)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_is_due_an_interval_after_the_last_bytes_sent() {
+        let sent = Instant::now();
+        let minute = Duration::from_secs(60);
+        assert_eq!(keepalive_due(sent, minute), Some(sent + minute));
+        assert_eq!(keepalive_due(sent, Duration::ZERO), None);
     }
 }
