@@ -251,6 +251,51 @@ fn keepalive_out_of_range_is_a_bad_option() {
 }
 
 #[test]
+fn a_line_over_the_servers_limit_is_refused_naming_the_limit() {
+    let mut chat = join_as_alice("line_over_the_limit", &["--max-line", "100"]);
+    let refused =
+        "[ERROR] the line is longer than 100 bytes, the server's limit; nothing was sent\n";
+    // The whole line counts, as it is sent: a command's word and a message's escape too.
+    for line in [
+        "x".repeat(101),
+        format!("/msg bob {}", "x".repeat(92)),
+        format!("//{}", "x".repeat(99)),
+    ] {
+        assert_eq!(line.len(), 101);
+        chat.client.type_line(&line);
+        chat.client.expect(refused);
+    }
+    let longest = "y".repeat(100);
+    chat.client.type_line(&longest);
+    chat.peer.expect_line(&longest);
+}
+
+#[test]
+fn the_default_line_limit_is_chat_1s_4096_bytes() {
+    let mut chat = join_as_alice("default_line_limit", &[]);
+    chat.client.type_line(&"x".repeat(4097));
+    chat.client.expect(
+        "[ERROR] the line is longer than 4096 bytes, the server's limit; nothing was sent\n",
+    );
+    let longest = "y".repeat(4096);
+    chat.client.type_line(&longest);
+    chat.peer.expect_line(&longest);
+}
+
+#[test]
+fn max_line_out_of_range_is_a_bad_option() {
+    let dir = TestDir::new("bad_max_line");
+    let mut client = ClientProcess::start(&dir, &["--max-line", "63"]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr
+            .starts_with("chat-client: bad --max-line '63': expected a number from 64 to 65000\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn typed_line_is_sent_as_a_message() {
     let mut chat = join_as_alice("typed_line_is_a_message", &[]);
     chat.client.type_line("hello there: [JOIN]:x");
@@ -541,6 +586,8 @@ fn help_lists_every_option_and_its_default() {
         "NO_COLOR",
         "--timestamps",
         "HH:MM in UTC",
+        "--max-line BYTES",
+        "default 4096",
         "--keepalive SECS",
         "(0-86400, default 60)",
         "-h, --help",

@@ -229,3 +229,27 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
     assert!(status.success());
     assert_eq!(stderr, "");
 }
+
+const CUT_BY_THE_TERMINAL: &str = "[ERROR] the terminal cut the line at 4095 bytes, the most it \
+     passes on (the server's limit is 4096 bytes); nothing was sent";
+
+#[test]
+fn a_long_pasted_line_cut_by_the_terminal_is_refused_as_cut() {
+    let mut chat = join_as_alice_in_terminal("pasted_line_cut", &["--color", "never"], &[]);
+    // The terminal passes on 4095 bytes of it and drops the rest.
+    chat.client.type_line(&"x".repeat(5000));
+    chat.client.expect(CUT_BY_THE_TERMINAL);
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+}
+
+#[test]
+fn a_character_cut_in_half_by_the_terminal_is_reported_as_cut() {
+    let mut chat = join_as_alice_in_terminal("pasted_character_cut", &["--color", "never"], &[]);
+    // 4200 bytes: the terminal keeps 4095, the last one half of an 'é'.
+    chat.client.type_line(&"é".repeat(2100));
+    chat.client.expect(CUT_BY_THE_TERMINAL);
+    assert!(!chat.client.shown().contains("UTF-8"));
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+}

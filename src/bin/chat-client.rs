@@ -110,6 +110,16 @@ fn options() -> Options {
         )
         .optopt(
             "",
+            "max-line",
+            &format!(
+                "the server's line limit (its --max-line): a longer line typed is refused \
+                 before it is sent ({}-{}, default {}, chat/1's default)",
+                MAX_LINE_RANGE.0, MAX_LINE_RANGE.1, defaults.max_line
+            ),
+            "BYTES",
+        )
+        .optopt(
+            "",
             "keepalive",
             &format!(
                 "once joined, send an empty line after SECS without sending anything, so that \
@@ -143,6 +153,8 @@ these commands:
     //text             send a message that starts with /
     exit               leave (the end of input does too)
 Any other line starting with / is sent as typed, and the server answers it.
+A line longer than the server's limit (--max-line) is refused before it is sent; so is a line
+of exactly 4095 bytes from a terminal, the most a terminal passes on: it was probably cut.
 
 A private message shows as [PM] alice: hi, a message sent before you joined as
 [history 2026-12-01 10:37 UTC] alice: hi (UTC), a notice from the server's operator as
@@ -157,6 +169,9 @@ Exit status: 0 after exit or the end of input, and when the server shuts down; 1
 server cannot be reached or the connection is lost, or when the name was refused and input
 ended before another was accepted; 2 for a bad option (a --name that breaks the username
 rules too).";
+
+/// The bytes `--max-line` accepts: the range of the server's own `--max-line`.
+const MAX_LINE_RANGE: (u64, u64) = (64, 65_000);
 
 /// The seconds `--keepalive` accepts: up to a day, beyond any sensible idle timeout.
 const KEEPALIVE_RANGE: (u64, u64) = (0, 86_400);
@@ -214,6 +229,10 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         config.color = color.parse::<ColorChoice>()?;
     }
     config.timestamps = matches.opt_present("timestamps");
+    if let Some(text) = matches.opt_str("max-line") {
+        // Within the range, so it fits in a usize everywhere.
+        config.max_line = number("max-line", &text, MAX_LINE_RANGE)? as usize;
+    }
     if let Some(text) = matches.opt_str("keepalive") {
         config.keepalive = Duration::from_secs(number("keepalive", &text, KEEPALIVE_RANGE)?);
     }

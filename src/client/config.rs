@@ -23,9 +23,13 @@ pub struct Config {
     pub log: Option<PathBuf>,
     /// The largest file sent or received, in bytes.
     pub max_file_size: u64,
-    /// The longest line read from the server or from stdin, in bytes. Longer than the server's
-    /// own limit, because the server's lines carry a name prefix and a server may raise its limit.
+    /// The server's line limit, in bytes (its `--max-line`): a longer line typed is refused
+    /// before it is sent, naming the limit. The client cannot learn a server's own limit, so it
+    /// assumes chat/1's default.
     pub max_line: usize,
+    /// The longest line accepted from the server, in bytes. Longer than the server's own limit,
+    /// because the server's lines carry a name prefix and a server may raise its limit.
+    pub max_received_line: usize,
     /// How long one attempt to connect may take.
     pub connect_timeout: Duration,
     /// How long a write to the server may make no progress before the connection counts as lost.
@@ -59,7 +63,8 @@ impl Default for Config {
             downloads: PathBuf::from("."),
             log: Some(PathBuf::from("chat_log.txt")),
             max_file_size: protocol::DEFAULT_MAX_FILE_SIZE,
-            max_line: 64 * 1024,
+            max_line: protocol::DEFAULT_MAX_LINE,
+            max_received_line: 64 * 1024,
             connect_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             greeting_wait: Duration::from_secs(1),

@@ -96,7 +96,7 @@ pub(super) fn spawn_receiver(
     let (events, main_events) = bounded(EVENT_QUEUE);
     let incoming = Incoming {
         stream: stream.try_clone().map_err(ClientError::Setup)?,
-        decoder: ServerFrameDecoder::new(config.max_line, config.max_file_size),
+        decoder: ServerFrameDecoder::new(config.max_received_line, config.max_file_size),
         output,
         downloads: config.downloads.clone(),
         events,

@@ -262,7 +262,7 @@ impl Session {
             }
             StdinLine::Refused(why) => {
                 self.output.answered();
-                self.error(&why);
+                self.error(&why.to_string());
                 self.ask_name();
                 return Ok(Flow::Continue);
             }
