@@ -34,7 +34,8 @@
 //! 1. this file: [`Config`], [`run`], which starts the threads and connects them;
 //! 2. `client/stdin.rs`: the stdin thread, stdin -> bounded lines;
 //! 3. `client/session.rs`: the main thread, lines -> the handshake, messages and commands ->
-//!    frames -> socket; `client/sending.rs`: `/file PATH` -> a checked file to send;
+//!    frames -> socket; `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for
+//!    (quoted paths, `~`); `client/sending.rs`: -> a checked file to send;
 //! 4. `client/inbound.rs`: the receiver thread, socket -> frames -> lines, files and events;
 //!    `client/render.rs`: frame -> the `Line` a person reads;
 //!    `client/saving.rs`: a received file -> the downloads folder (and the temporaries a killed
@@ -48,6 +49,7 @@
 mod clock;
 mod config;
 mod error;
+mod file_command;
 mod inbound;
 mod output;
 mod progress;

@@ -345,6 +345,76 @@ fn file_command_for_a_missing_file_sends_nothing() {
     chat.peer.expect_line("after");
 }
 
+/// Sends `/file <args>` and checks the frame the fake server gets: `name` and `data`.
+fn expect_file_sent(chat: &mut Chat, args: &str, name: &str, data: &[u8]) {
+    chat.client.type_line(&format!("/file {args}"));
+    chat.peer
+        .expect_line(&format!("[FILE]:{name}:{}", data.len()));
+    assert_eq!(chat.peer.read_bytes(data.len()), data);
+    chat.peer.expect_line("<END>");
+}
+
+#[test]
+fn file_command_takes_a_quoted_path_as_a_terminal_pastes_it() {
+    let mut chat = join_as_alice("file_command_quoted_path", &[]);
+    fs::create_dir_all(chat.dir.join("my files")).unwrap();
+    fs::write(chat.dir.join("my files/my notes.txt"), b"notes").unwrap();
+    let path = chat.dir.join("my files/my notes.txt");
+    let path = path.to_str().unwrap();
+    expect_file_sent(&mut chat, &format!("'{path}'"), "my notes.txt", b"notes");
+    chat.client
+        .expect(&format!("[Notification] File '{path}' sent.\n"));
+    expect_file_sent(&mut chat, &format!("\"{path}\""), "my notes.txt", b"notes");
+    chat.client
+        .expect(&format!("[Notification] File '{path}' sent.\n"));
+}
+
+#[test]
+fn file_command_takes_a_path_under_home() {
+    let home = TestDir::new("file_command_home");
+    fs::write(home.join("notes.txt"), b"at home").unwrap();
+    let args = ["--name", "alice"];
+    let mut chat = Chat::connect_with_env(
+        "file_command_tilde",
+        &args,
+        &[("HOME", home.0.to_str().unwrap())],
+    );
+    chat.peer.welcome("alice");
+    expect_file_sent(&mut chat, "~/notes.txt", "notes.txt", b"at home");
+    chat.client
+        .expect("[Notification] File '~/notes.txt' sent.\n");
+}
+
+#[test]
+fn file_name_with_a_colon_is_refused_with_what_helps() {
+    let mut chat = join_as_alice("file_name_with_colon", &[]);
+    fs::write(chat.dir.join("10:30.txt"), b"agenda").unwrap();
+    chat.client.type_line("/file 10:30.txt");
+    chat.client.expect(
+        "[ERROR] cannot send '10:30.txt': bad file name: it contains ':'; rename the file, or \
+         send it under another name with /file PATH as NAME\n",
+    );
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+}
+
+#[test]
+fn file_command_with_as_sends_the_file_under_that_name() {
+    let mut chat = join_as_alice("file_command_as_name", &[]);
+    fs::write(chat.dir.join("10:30.txt"), b"agenda").unwrap();
+    expect_file_sent(
+        &mut chat,
+        "10:30.txt as agenda.txt",
+        "agenda.txt",
+        b"agenda",
+    );
+    chat.client
+        .expect("[Notification] File '10:30.txt' sent as 'agenda.txt'.\n");
+    chat.client.type_line("/file 10:30.txt as 10:31.txt");
+    chat.client
+        .expect("[ERROR] cannot send '10:30.txt': bad name after 'as': it contains ':'\n");
+}
+
 #[test]
 fn typed_file_header_is_not_sent() {
     let mut chat = join_as_alice("typed_file_header_not_sent", &[]);
@@ -609,6 +679,9 @@ fn help_says_the_commands_and_what_is_shown() {
         "-> NAME: TEXT",
         "/help",
         "/file PATH",
+        "/file PATH as NAME",
+        "('my file.txt'",
+        "~/",
         "//text",
         "exit",
         "Any other line starting with / is sent as typed",
@@ -685,7 +758,8 @@ fn file_command_refuses_an_invisible_name_and_shows_it_escaped() {
     chat.client.type_line("/file x\u{202e}txt.exe");
     chat.client.expect(
         "[ERROR] cannot send 'x\\u{202e}txt.exe': bad file name: \
-         it contains the invisible character U+202E\n",
+         it contains the invisible character U+202E; rename the file, or send it under \
+         another name with /file PATH as NAME\n",
     );
     chat.client.type_line("after");
     chat.peer.expect_line("after");

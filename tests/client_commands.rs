@@ -95,6 +95,7 @@ fn help_shows_the_client_commands_then_asks_the_server() {
     chat.client.type_line("/help");
     chat.client.expect(
         "[INFO] /file PATH: send a file to everyone\n\
+         [INFO] /file PATH as NAME: send it under another name\n\
          [INFO] exit: leave the chat\n\
          [INFO] //text: send a message that starts with /\n",
     );

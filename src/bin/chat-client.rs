@@ -149,7 +149,9 @@ these commands:
     /users             who is online
     /msg NAME TEXT     a private message for NAME alone, shown here as -> NAME: TEXT
     /help              the client's commands, then the server's
-    /file PATH         send a file to everyone
+    /file PATH         send a file to everyone; PATH may be quoted ('my file.txt', as a
+                       terminal pastes a dragged file) and start with ~/ (your home)
+    /file PATH as NAME send it under NAME (a file name cannot hold / \\ or :)
     //text             send a message that starts with /
     exit               leave (the end of input does too)
 Any other line starting with / is sent as typed, and the server answers it.

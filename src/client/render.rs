@@ -90,6 +90,9 @@ impl Line {
 pub(super) fn client_help() -> Vec<Line> {
     vec![
         Line::info(&format!("{FILE_COMMAND} PATH: send a file to everyone")),
+        Line::info(&format!(
+            "{FILE_COMMAND} PATH as NAME: send it under another name"
+        )),
         Line::info(&format!("{EXIT_COMMAND}: leave the chat")),
         Line::info("//text: send a message that starts with /"),
     ]
@@ -240,6 +243,7 @@ mod tests {
             help,
             [
                 "[INFO] /file PATH: send a file to everyone",
+                "[INFO] /file PATH as NAME: send it under another name",
                 "[INFO] exit: leave the chat",
                 "[INFO] //text: send a message that starts with /",
             ]

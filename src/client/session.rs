@@ -8,18 +8,18 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, at, never, select};
 
+use super::file_command::{file_command, parse_request};
 use super::inbound::{Closed, Event};
 use super::output::Output;
 use super::progress::Meter;
 use super::render::{Line, client_help};
 use super::safe_text::escaped;
-use super::sending::{file_command, load_file};
+use super::sending::load_file;
 use super::stdin::StdinLine;
 use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
 use crate::protocol::{self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG};
@@ -313,8 +313,8 @@ impl Session {
         if line == EXIT_COMMAND {
             return self.leave();
         }
-        if let Some(path) = file_command(&line) {
-            self.send_file(path)?;
+        if let Some(args) = file_command(&line) {
+            self.send_file(args)?;
         } else if line.starts_with(FILE_TAG) {
             // Sent as typed, it would be a file header with the following lines as its content.
             self.error(&format!("to send a file, type {FILE_COMMAND} PATH"));
@@ -363,26 +363,38 @@ impl Session {
         Ok(())
     }
 
-    fn send_file(&mut self, path: &str) -> Result<(), ClientError> {
-        if path.is_empty() {
-            self.error(&format!("usage: {FILE_COMMAND} PATH"));
-            return Ok(());
-        }
-        let (name, data) = match load_file(Path::new(path), self.config.max_file_size) {
-            Ok(file) => file,
+    /// `/file PATH [as NAME]`: `args` is what follows `/file`.
+    fn send_file(&mut self, args: &str) -> Result<(), ClientError> {
+        let home = std::env::var("HOME").ok();
+        let request = match parse_request(args, home.as_deref()) {
+            Ok(request) => request,
             Err(why) => {
-                self.error(&format!("cannot send '{}': {why}", escaped(path)));
+                self.error(&why.to_string());
                 return Ok(());
             }
+        };
+        let shown = escaped(&request.shown);
+        let loaded = load_file(
+            &request.path,
+            request.name.as_deref(),
+            self.config.max_file_size,
+        );
+        let (name, data) = match loaded {
+            Ok(file) => file,
+            Err(why) => {
+                self.error(&format!("cannot send '{shown}': {why}"));
+                return Ok(());
+            }
+        };
+        let sent = match &request.name {
+            Some(_) => format!("File '{shown}' sent as '{}'.", escaped(&name)),
+            None => format!("File '{shown}' sent."),
         };
         let size = data.len() as u64;
         let label = format!("sending {name}");
         let bytes = ClientFrame::File { name, data }.encode();
         self.send_with_progress(&bytes, label, size)?;
-        self.output.show(&Line::notification(&format!(
-            "File '{}' sent.",
-            escaped(path)
-        )));
+        self.output.show(&Line::notification(&sent));
         Ok(())
     }
 

@@ -190,6 +190,13 @@ impl ClientProcess {
         ClientProcess::spawn(dir, command, &[])
     }
 
+    /// As [`start`](Self::start), with `env` set.
+    pub fn start_with_env(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> ClientProcess {
+        let mut command = Command::new(CLIENT);
+        command.args(args);
+        ClientProcess::spawn(dir, command, env)
+    }
+
     /// As [`start`](Self::start), with `env` set and the client's stdin, stdout and stderr on a
     /// pseudo-terminal: util-linux `script` runs it and copies the terminal's output to its own
     /// stdout (stderr included, line ends as CR LF). For what the client does only on a terminal.
@@ -463,6 +470,13 @@ impl Chat {
     /// accepts its connection; nothing is said to it yet.
     pub fn connect(test: &str, args: &[&str]) -> Chat {
         Chat::connect_with(test, args, ClientProcess::start)
+    }
+
+    /// As [`connect`](Self::connect), with `env` set for the client.
+    pub fn connect_with_env(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
+        Chat::connect_with(test, args, |dir, args| {
+            ClientProcess::start_with_env(dir, args, env)
+        })
     }
 
     /// As [`connect`](Self::connect), with the client on a pseudo-terminal and `env` set (see
