@@ -125,7 +125,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
 
 /// Tries each address the host resolves to, each attempt bounded by `connect_timeout`.
 fn connect(config: &Config) -> Result<TcpStream, ClientError> {
-    let address = format!("{}:{}", config.host, config.port);
+    let address = host_port(&config.host, config.port);
     let error = |source| ClientError::Connect {
         address: address.clone(),
         source,
@@ -142,4 +142,27 @@ fn connect(config: &Config) -> Result<TcpStream, ClientError> {
         }
     }
     Err(error(last))
+}
+
+/// `host:port` as a person writes it: an IPv6 address in brackets (`[::1]:12345`), so the port
+/// cannot be read as part of it.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_bracketed_before_the_port() {
+        assert_eq!(host_port("::1", 12345), "[::1]:12345");
+        assert_eq!(host_port("fe80::1%eth0", 1), "[fe80::1%eth0]:1");
+        assert_eq!(host_port("127.0.0.1", 12345), "127.0.0.1:12345");
+        assert_eq!(host_port("localhost", 80), "localhost:80");
+    }
 }

@@ -592,11 +592,29 @@ fn unreachable_server_exits_non_zero_with_one_line() {
         stderr.starts_with(&format!("[ERROR] cannot connect to 127.0.0.1:{port}: ")),
         "{stderr}"
     );
+    assert!(
+        stderr.ends_with("; is chat-server running on that host and port?\n"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert_eq!(
         dir.entries("."),
         Vec::<String>::new(),
         "no log without a connection"
+    );
+}
+
+#[test]
+fn an_ipv6_address_is_written_in_brackets_when_it_cannot_be_reached() {
+    let dir = TestDir::new("unreachable_ipv6");
+    let port = FakeServer::start().port();
+    let mut client = ClientProcess::start(&dir, &["--host", "::1", "--port", &port]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    // Refused, or no IPv6 loopback on this machine: either way, the address reads as one.
+    assert!(
+        stderr.starts_with(&format!("[ERROR] cannot connect to [::1]:{port}: ")),
+        "{stderr}"
     );
 }
 
@@ -738,6 +756,18 @@ fn bad_port_exits_with_status_2() {
     assert_eq!(status.code(), Some(2));
     assert!(
         stderr.starts_with("chat-client: bad port 'twelve'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn port_out_of_range_gives_the_range() {
+    let dir = TestDir::new("port_out_of_range");
+    let mut client = ClientProcess::start(&dir, &["-p", "99999"]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with("chat-client: bad port '99999': expected a number from 1 to 65535\n"),
         "{stderr}"
     );
 }

@@ -32,7 +32,12 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::Connect { address, source } => {
-                write!(f, "cannot connect to {address}: {source}")
+                write!(f, "cannot connect to {address}: {source}")?;
+                if source.kind() == io::ErrorKind::ConnectionRefused {
+                    // Nothing listens there: most often, the server is not started yet.
+                    write!(f, "; is chat-server running on that host and port?")?;
+                }
+                Ok(())
             }
             ClientError::Log { path, source } => {
                 write!(f, "cannot open the chat log {}: {source}", path.display())
