@@ -132,16 +132,26 @@ fn files_off_typed_by_the_user_is_sent_and_its_answer_shown() {
 }
 
 #[test]
-fn an_error_in_answer_to_files_on_is_shown() {
-    let mut chat = Chat::connect("files_on_error_shown", &["--name", "alice"]);
+fn an_older_servers_error_in_answer_to_files_on_is_not_shown_either() {
+    let mut chat = Chat::connect("files_on_error_hidden", &["--name", "alice"]);
     chat.peer.welcome_without_files("alice");
     chat.peer.expect_line(FILES_ON);
     chat.peer
-        .send_line("[ERROR]:unknown command /files (try /help)");
-    chat.client
-        .expect("[ERROR] unknown command /files (try /help)\n");
+        .send_line("[ERROR]:unknown command /files (try /help)\nbob: hi");
+    chat.client.expect("[INFO] Online: alice\nbob: hi\n");
     chat.client.type_line("hi");
     chat.peer.expect_line("hi");
+}
+
+#[test]
+fn the_servers_shutdown_right_after_the_welcome_is_shown() {
+    let mut chat = Chat::connect("shutdown_after_welcome", &["--name", "alice"]);
+    chat.peer.welcome_without_files("alice");
+    chat.peer.expect_line(FILES_ON);
+    chat.peer.send_line("[ERROR]:server is shutting down");
+    chat.peer.close();
+    chat.client.expect("[INFO] The server is shutting down.\n");
+    assert_eq!(chat.client.finish().0.code(), Some(0));
 }
 
 #[test]
@@ -430,11 +440,53 @@ fn received_file_is_saved_byte_exact() {
     let mut chat = join_as_alice("received_file_saved", &[]);
     chat.peer
         .send(&file_frame("bob", "notes.bin", AWKWARD_BYTES));
-    chat.client
-        .expect("[Notification] Received file: received_notes.bin (from bob)\n");
+    chat.client.expect(
+        "[Notification] Received file: a/b/downloads/received_notes.bin (26 bytes, from bob)\n",
+    );
     let saved = fs::read(chat.dir.join(DOWNLOADS).join("received_notes.bin")).unwrap();
     assert_eq!(saved, AWKWARD_BYTES);
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_notes.bin"]);
+}
+
+#[test]
+fn a_big_file_is_announced_before_it_has_arrived() {
+    let mut chat = join_as_alice("big_file_announced", &[]);
+    let size = 2 * 1024 * 1024;
+    chat.peer
+        .send(format!("[FILE]:bob:big.bin:{size}\n").as_bytes());
+    chat.peer.send(&vec![7; size / 2]);
+    chat.client
+        .expect("[Notification] bob is sending big.bin (2 MiB)...\n");
+    chat.peer.send(&vec![7; size / 2]);
+    chat.peer.send(b"<END>\n");
+    chat.client
+        .expect("[Notification] Received file: a/b/downloads/received_big.bin (2 MiB, from bob)\n");
+}
+
+#[test]
+fn a_file_of_1_mib_or_less_is_not_announced() {
+    let mut chat = join_as_alice("small_file_not_announced", &[]);
+    chat.peer
+        .send(&file_frame("bob", "one.bin", &vec![7; 1024 * 1024]));
+    chat.client
+        .expect("[Notification] Received file: a/b/downloads/received_one.bin (1 MiB, from bob)\n");
+    assert!(!chat.client.shown().contains("is sending"));
+}
+
+#[test]
+fn a_file_saved_in_the_current_folder_is_shown_by_its_name() {
+    let dir = TestDir::new("saved_in_current_folder");
+    let server = FakeServer::start();
+    let port = server.port();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "alice"]);
+    let mut peer = server.accept();
+    peer.welcome("alice");
+    peer.send(&file_frame("bob", "notes.txt", b"hello notes"));
+    client.expect("[Notification] Received file: received_notes.txt (11 bytes, from bob)\n");
+    assert_eq!(
+        fs::read(dir.join("received_notes.txt")).unwrap(),
+        b"hello notes"
+    );
 }
 
 #[test]
@@ -442,10 +494,12 @@ fn second_file_of_the_same_name_gets_the_next_free_name() {
     let mut chat = join_as_alice("same_name_next_free", &[]);
     chat.peer.send(&file_frame("bob", "notes.txt", b"first"));
     chat.peer.send(&file_frame("carol", "notes.txt", b"second"));
-    chat.client
-        .expect("[Notification] Received file: received_notes.txt (from bob)\n");
-    chat.client
-        .expect("[Notification] Received file: received_notes-1.txt (from carol)\n");
+    chat.client.expect(
+        "[Notification] Received file: a/b/downloads/received_notes.txt (5 bytes, from bob)\n",
+    );
+    chat.client.expect(
+        "[Notification] Received file: a/b/downloads/received_notes-1.txt (6 bytes, from carol)\n",
+    );
     let downloads = chat.dir.join(DOWNLOADS);
     assert_eq!(
         fs::read(downloads.join("received_notes.txt")).unwrap(),
@@ -777,8 +831,9 @@ fn dotted_file_name_is_saved_inside_downloads() {
     // `..hidden` is a valid name, not a way up: it is joined onto the folder as it is.
     let mut chat = join_as_alice("odd_names_stay_inside", &[]);
     chat.peer.send(&file_frame("bob", "..hidden", b"x"));
-    chat.client
-        .expect("[Notification] Received file: received_..hidden (from bob)\n");
+    chat.client.expect(
+        "[Notification] Received file: a/b/downloads/received_..hidden (1 byte, from bob)\n",
+    );
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_..hidden"]);
 }
 

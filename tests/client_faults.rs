@@ -414,8 +414,9 @@ fn planted_symlinks_in_downloads_are_never_written_through() {
     symlink(chat.dir.join("outside.part"), downloads.join(&temp)).unwrap();
 
     chat.peer.send(&file_frame("bob", "notes.txt", b"secret"));
-    chat.client
-        .expect("[Notification] Received file: received_notes-1.txt (from bob)\n");
+    chat.client.expect(
+        "[Notification] Received file: a/b/downloads/received_notes-1.txt (6 bytes, from bob)\n",
+    );
 
     assert!(
         !chat.dir.join("outside.txt").exists(),
@@ -454,8 +455,8 @@ fn longest_file_name_is_saved_inside_downloads() {
     chat.peer.send(&file_frame("bob", &name, b"one"));
     chat.peer.send(&file_frame("bob", &name, b"two"));
     chat.client.expect(&format!(
-        "[Notification] Received file: received_{name} (from bob)\n\
-         [Notification] Received file: received_{stem}-1.txt (from bob)\n"
+        "[Notification] Received file: {DOWNLOADS}/received_{name} (3 bytes, from bob)\n\
+         [Notification] Received file: {DOWNLOADS}/received_{stem}-1.txt (3 bytes, from bob)\n"
     ));
     assert_eq!(
         chat.dir.entries(DOWNLOADS),

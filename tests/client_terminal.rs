@@ -197,7 +197,7 @@ fn a_big_file_received_shows_its_progress_on_a_terminal() {
     chat.client.expect("% at ");
     chat.client.expect(" MB/s");
     chat.client
-        .expect("Received file: received_big.bin (from bob)");
+        .expect("Received file: a/b/downloads/received_big.bin (4 MiB, from bob)");
 }
 
 #[test]
@@ -220,7 +220,7 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
     chat.peer
         .send(&file_frame("bob", "big.bin", &vec![7; 4 * MIB]));
     chat.client
-        .expect("[Notification] Received file: received_big.bin (from bob)\n");
+        .expect("[Notification] Received file: a/b/downloads/received_big.bin (4 MiB, from bob)\n");
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_big.bin"]);
     chat.client.type_line("exit");
     chat.peer.expect_line("exit");

@@ -41,7 +41,9 @@ fn two_users_chat_share_a_file_and_leave() {
     fs::write(alice_dir.join("notes.bin"), &data).unwrap();
     alice.type_line("/file notes.bin");
     alice.expect("[Notification] File 'notes.bin' sent.\n");
-    bob.expect("[Notification] Received file: received_notes.bin (from alice)\n");
+    bob.expect(
+        "[Notification] Received file: downloads/received_notes.bin (97.7 KiB, from alice)\n",
+    );
     assert_eq!(
         fs::read(bob_dir.join("downloads/received_notes.bin")).unwrap(),
         data
@@ -71,7 +73,7 @@ fn two_users_chat_share_a_file_and_leave() {
         "alice has joined the chat room.",
         "alice: hi bob",
         "Me: hi alice",
-        "[Notification] Received file: received_notes.bin (from alice)",
+        "[Notification] Received file: downloads/received_notes.bin (97.7 KiB, from alice)",
         "alice has left the chat.",
     ] {
         assert!(bob_log.lines().any(|l| l == line), "{line:?} in {bob_log}");

@@ -160,9 +160,10 @@ of exactly 4095 bytes from a terminal, the most a terminal passes on: it was pro
 
 A private message shows as [PM] alice: hi, a message sent before you joined as
 [history 2026-12-01 10:37 UTC] alice: hi (UTC), a notice from the server's operator as
-[NOTICE] text. While a file over 1 MiB is sent or received, stderr shows its progress
-(percent, MB/s) when it is a terminal. Received files are saved as received_<name> in
---downloads, complete or not at all; at start the client removes the temporaries
+[NOTICE] text. A file over 1 MiB is announced as it starts to arrive; while a file over
+1 MiB is sent or received, stderr shows its progress (percent, MB/s) when it is a terminal.
+Received files are saved as received_<name> in --downloads, complete or not at all (the notice
+says where, the size and the sender); at start the client removes the temporaries
 (.received_<name>.<pid>-<n>.part) a killed client left there once their process is gone
 (on Linux; elsewhere once they are a day old).
 Everything shown is appended to the chat log as plain text.

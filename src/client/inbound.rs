@@ -5,7 +5,7 @@
 
 use std::io::{self, Read};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -13,7 +13,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::output::Output;
-use super::progress::Meter;
+use super::progress::{self, Meter};
 use super::render::{Line, render};
 use super::saving::save_file;
 use super::{ClientError, Config, THREAD_STACK};
@@ -84,6 +84,8 @@ struct Incoming {
     files_answer_pending: bool,
     /// The progress of a big file being received, while its progress line is shown.
     meter: Option<Meter>,
+    /// Whether the big file now arriving has been announced (`bob is sending big.iso ...`).
+    announced: bool,
 }
 
 /// Starts the receiver thread on a clone of `stream`. Returns the channel of its events and its
@@ -104,6 +106,7 @@ pub(super) fn spawn_receiver(
         shutting_down: false,
         files_answer_pending: false,
         meter: None,
+        announced: false,
     };
     let handle = thread::Builder::new()
         .name("chat-receiver".to_owned())
@@ -149,11 +152,25 @@ impl Incoming {
         }
     }
 
-    /// Draws the progress line of a big file being received.
+    /// Announces a big file as its header arrives, and draws its progress line while it
+    /// arrives.
     fn show_progress(&mut self) {
         let Some(file) = self.decoder.file_progress() else {
+            self.announced = false;
             return self.end_progress();
         };
+        if !self.announced && file.size > progress::SHOWN_ABOVE {
+            // A line of its own, on any output: a big file takes a while, and the user should
+            // know something is coming before it is there.
+            self.announced = true;
+            let arriving = format!(
+                "{} is sending {} ({})...",
+                file.from,
+                file.name,
+                progress::size(file.size)
+            );
+            self.output.show(&Line::notification(&arriving));
+        }
         if self.meter.is_none() && self.output.shows_progress() {
             let label = format!("receiving {} from {}", file.name, file.from);
             self.meter = Meter::new(label, file.size, Instant::now());
@@ -175,6 +192,7 @@ impl Incoming {
 
     fn handle(&mut self, frame: ServerFrame) {
         if matches!(frame, ServerFrame::File { .. }) {
+            self.announced = false;
             self.end_progress();
         }
         if let ServerFrame::Error(text) = &frame {
@@ -205,27 +223,36 @@ impl Incoming {
     }
 
     /// Whether `frame` is the server's answer to the `/files on` the main thread sends right
-    /// after the welcome, to keep off the screen: the user did not type that command, so its
-    /// answer would only puzzle them. The answer is the first `[INFO]` or `[ERROR]` after the
-    /// welcome: the main thread sends nothing else until it has heard of it. An `[INFO]` is kept
-    /// off the screen and the log; an `[ERROR]` (a server that does not know `/files`, or one
-    /// that is closing the connection) is shown, since it may say why the chat ends.
+    /// after the welcome, to keep off the screen and out of the log: the user did not type that
+    /// command, so its answer would only puzzle them. The answer is the first `[INFO]` or
+    /// `[ERROR]` after the welcome: the main thread sends nothing else until it has heard of it.
+    /// An `[ERROR]` is hidden too: it comes from a server older than `/files`, which sends files
+    /// to everyone anyway. (The server's shutdown is not an answer: it is shown, see `handle`.)
     fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
         if !self.files_answer_pending {
             return false;
         }
-        let hidden = match frame {
-            ServerFrame::Info(text) => {
-                log::debug!("the server's answer to /files on: {text}");
-                true
-            }
-            ServerFrame::Error(_) => false,
-            _ => return false,
+        let (ServerFrame::Info(text) | ServerFrame::Error(text)) = frame else {
+            return false;
         };
         self.files_answer_pending = false;
         // Fails only when the main thread is gone, and then nobody is waiting for it.
         let _ = self.events.send(Event::FilesAnswered);
-        hidden
+        if self.shutting_down {
+            return false;
+        }
+        log::info!("the server's answer to /files on: {text}");
+        true
+    }
+
+    /// Where a saved file is, as the user would type it: the downloads folder and its name
+    /// (only its name when the folder is the current one).
+    fn saved_path(&self, saved: &str) -> String {
+        if self.downloads == Path::new(".") {
+            saved.to_owned()
+        } else {
+            self.downloads.join(saved).display().to_string()
+        }
     }
 
     /// Passes a handshake event to the main thread, until the name is accepted.
@@ -239,7 +266,9 @@ impl Incoming {
     fn save(&self, from: &str, name: &str, data: &[u8]) {
         match save_file(&self.downloads, name, data) {
             Ok(saved) => self.output.show(&Line::notification(&format!(
-                "Received file: {saved} (from {from})"
+                "Received file: {} ({}, from {from})",
+                self.saved_path(&saved),
+                progress::size(data.len() as u64)
             ))),
             Err(error) => self.output.show(&Line::error(&format!(
                 "could not save the file '{name}' from {from}: {error}"
