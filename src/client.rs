@@ -71,6 +71,7 @@ pub use style::ColorChoice;
 
 use inbound::spawn_receiver;
 use output::Output;
+use render::Line;
 use session::Session;
 use stdin::spawn_stdin_reader;
 
@@ -98,6 +99,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     let stream = connect(&config)?;
     // Opened once connected, so a client that never got in leaves no empty log behind.
     let output = Arc::new(Output::open(&config)?);
+    output.log_mark(&session_start(&config));
     // Chat lines are small and typed by people: send each at once, not when a packet fills up.
     stream.set_nodelay(true).map_err(ClientError::Setup)?;
     // A server that stops reading must not hang the client for ever in the middle of a file.
@@ -120,7 +122,25 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         log::warn!("the receiver thread panicked");
     }
     output.close_prompt();
+    match &result {
+        Ok(ended) => output.log_mark(&format!("session end: {ended}")),
+        Err(error) => {
+            // What the binary prints on stderr, in the log too.
+            output.log_only(&Line::error(&error.to_string()));
+            output.log_mark(&format!("session end: {error}"));
+        }
+    }
     result.map(|_ended| ())
+}
+
+/// The mark that starts a session in the chat log: the server, the name when it was given
+/// (else the `Joined as` line that follows says it), and that the log's times are UTC.
+fn session_start(config: &Config) -> String {
+    let server = host_port(&config.host, config.port);
+    match &config.name {
+        Some(name) => format!("session start: server {server}, name {name} (times in UTC)"),
+        None => format!("session start: server {server} (times in UTC)"),
+    }
 }
 
 /// Tries each address the host resolves to, each attempt bounded by `connect_timeout`.

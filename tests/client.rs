@@ -11,7 +11,8 @@ mod common;
 use std::fs;
 
 use common::binaries::{
-    Chat, ClientProcess, DOWNLOADS, FILES_ON, FILES_ON_ANSWER, FakeServer, TestDir,
+    Chat, ClientProcess, DOWNLOADS, FILES_ON, FILES_ON_ANSWER, FakeServer, TestDir, chat_log,
+    chat_log_lines,
 };
 
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
@@ -116,7 +117,7 @@ fn files_on_is_sent_right_after_the_welcome_and_its_answer_not_shown() {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    let log = chat_log(&chat.dir.join("chat_log.txt"));
     assert!(!log.contains("files on"), "{log}");
 }
 
@@ -575,7 +576,7 @@ fn chat_log_holds_the_shown_lines_and_sent_messages() {
     chat.peer.close();
     let (status, _) = chat.client.finish();
     assert!(status.success());
-    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    let log = chat_log(&chat.dir.join("chat_log.txt"));
     let expected = [
         GREETING_SHOWN,
         JOINED_AS_ALICE,
@@ -585,6 +586,141 @@ fn chat_log_holds_the_shown_lines_and_sent_messages() {
     ];
     assert_eq!(log, expected.concat());
     assert!(!chat.client.shown().contains("Me: "));
+}
+
+/// Seconds since the Unix epoch now.
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC, `secs` seconds after the Unix epoch, by the civil-from-days
+/// algorithm written out again (not the client's code).
+fn utc_stamp(secs: u64) -> String {
+    let days = secs / 86_400;
+    let (mut year, mut day) = (1970, days);
+    let leap = |y: u64| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    while day >= if leap(year) { 366 } else { 365 } {
+        day -= if leap(year) { 366 } else { 365 };
+        year += 1;
+    }
+    let lengths = [
+        31,
+        if leap(year) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut month = 0;
+    while day >= lengths[month] {
+        day -= lengths[month];
+        month += 1;
+    }
+    let of_day = secs % 86_400;
+    format!(
+        "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        month + 1,
+        day + 1,
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+#[test]
+fn every_chat_log_line_starts_with_the_utc_date_and_time() {
+    let before = now_secs();
+    let mut chat = join_as_alice("chat_log_times", &[]);
+    chat.peer.send_line("bob: hi alice");
+    chat.client.expect("bob: hi alice\n");
+    chat.client.type_line("exit");
+    chat.peer.expect_line("exit");
+    chat.peer.close();
+    assert!(chat.client.finish().0.success());
+    let after = now_secs();
+    let text = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.ends_with(" bob: hi alice"))
+        .unwrap();
+    let stamp = &line[..19];
+    let times: Vec<String> = (before..=after).map(utc_stamp).collect();
+    assert!(times.iter().any(|t| t == stamp), "{line:?} at {times:?}");
+    // chat_log_lines checks every line's shape: the start mark, the greeting, the welcome, who
+    // is online, bob's line and the end mark.
+    assert_eq!(chat_log_lines(&chat.dir.join("chat_log.txt")).len(), 6);
+}
+
+#[test]
+fn chat_log_marks_where_each_session_starts_and_ends_and_why() {
+    let dir = TestDir::new("chat_log_sessions");
+    let server = FakeServer::start();
+    let port = server.port();
+    let args = ["--port", &port, "--name", "alice"];
+    let run = |end: &dyn Fn(&mut ClientProcess, &mut common::binaries::FakePeer)| {
+        let mut client = ClientProcess::start(&dir, &args);
+        let mut peer = server.accept();
+        peer.welcome("alice");
+        client.expect("[INFO] Online: alice\n");
+        end(&mut client, &mut peer);
+        client.finish();
+    };
+    run(&|client, peer| {
+        client.type_line("exit");
+        peer.expect_line("exit");
+        peer.close();
+    });
+    run(&|_, peer| peer.close());
+    run(&|_, peer| {
+        peer.send_line("[ERROR]:server is shutting down");
+        peer.close();
+    });
+    let start = format!("=== session start: server 127.0.0.1:{port}, name alice (times in UTC)");
+    let lines = chat_log_lines(&dir.join("chat_log.txt"));
+    let marks: Vec<&str> = lines
+        .iter()
+        .map(String::as_str)
+        .filter(|line| line.starts_with("=== ") || line.starts_with("[ERROR]"))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            start.as_str(),
+            "=== session end: left",
+            start.as_str(),
+            "[ERROR] connection lost",
+            "=== session end: connection lost",
+            start.as_str(),
+            "=== session end: the server shut down",
+        ]
+    );
+}
+
+#[test]
+fn chat_log_says_when_the_name_was_refused() {
+    let mut chat = Chat::connect("chat_log_refused", &["--name", "alice"]);
+    chat.client.close_stdin();
+    chat.peer.send_line(GREETING);
+    chat.peer.expect_line("alice");
+    chat.peer.send_line("[ERROR]:username 'alice' is taken");
+    assert_eq!(chat.client.finish().0.code(), Some(1));
+    let lines = chat_log_lines(&chat.dir.join("chat_log.txt"));
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            "[ERROR] not joined: username 'alice' is taken",
+            "=== session end: not joined: username 'alice' is taken",
+        ]
+    );
 }
 
 #[test]

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::fs;
-
-use common::binaries::Chat;
+use common::binaries::{Chat, chat_log};
 
 /// A client started with `--name alice` and more `args`, through the handshake.
 fn join_as_alice(test: &str, args: &[&str]) -> Chat {
@@ -19,7 +17,7 @@ fn leave_and_read_log(chat: &mut Chat) -> String {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap()
+    chat_log(&chat.dir.join("chat_log.txt"))
 }
 
 #[test]

@@ -23,7 +23,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 
 use common::binaries::{
-    Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir, peak_rss_kib, rss_kib,
+    Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir, chat_log, peak_rss_kib, rss_kib,
 };
 
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
@@ -506,6 +506,6 @@ fn bidi_overrides_and_isolates_in_a_message_end_with_its_line() {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    let log = chat_log(&chat.dir.join("chat_log.txt"));
     assert!(log.ends_with(shown), "{log:?}");
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::binaries::{ClientProcess, ServerProcess, TestDir};
+use common::binaries::{ClientProcess, ServerProcess, TestDir, chat_log};
 
 /// Starts a client joined as `name`, with its downloads and log in `dir`.
 fn join(server: &ServerProcess, dir: &TestDir, name: &str) -> ClientProcess {
@@ -57,7 +57,7 @@ fn two_users_chat_share_a_file_and_leave() {
     let (status, _) = bob.finish();
     assert!(status.success(), "bob exits with {status}");
 
-    let alice_log = fs::read_to_string(alice_dir.join("chat_log.txt")).unwrap();
+    let alice_log = chat_log(&alice_dir.join("chat_log.txt"));
     for line in [
         "Me: hi bob",
         "bob: hi alice",
@@ -68,7 +68,7 @@ fn two_users_chat_share_a_file_and_leave() {
             "{line:?} in {alice_log}"
         );
     }
-    let bob_log = fs::read_to_string(bob_dir.join("chat_log.txt")).unwrap();
+    let bob_log = chat_log(&bob_dir.join("chat_log.txt"));
     for line in [
         "alice has joined the chat room.",
         "alice: hi bob",

@@ -106,7 +106,7 @@ fn options() -> Options {
             "",
             "timestamps",
             "show the time before each line, HH:MM in UTC (std knows no time zones); \
-             in the chat log too",
+             the chat log always has the date and time, to the second",
         )
         .optopt(
             "",
@@ -166,7 +166,8 @@ Received files are saved as received_<name> in --downloads, complete or not at a
 says where, the size and the sender); at start the client removes the temporaries
 (.received_<name>.<pid>-<n>.part) a killed client left there once their process is gone
 (on Linux; elsewhere once they are a day old).
-Everything shown is appended to the chat log as plain text.
+Everything shown is appended to the chat log as plain text, after the date and time in UTC,
+with a mark where each session starts and ends (and why).
 
 Exit status: 0 after exit or the end of input, and when the server shuts down; 1 when the
 server cannot be reached or the connection is lost, or when the name was refused and input

@@ -50,7 +50,8 @@ pub struct Config {
     pub keepalive: Duration,
     /// When to colour what is shown (never the chat log).
     pub color: ColorChoice,
-    /// Put the time, `HH:MM` in UTC, before each line shown and logged.
+    /// Put the time, `HH:MM` in UTC, before each line shown (the chat log always has the date
+    /// and time to the second).
     pub timestamps: bool,
 }
 

@@ -6,6 +6,7 @@
 //! server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the server
 //! answers), or a message (`//text` sends `/text`).
 
+use std::fmt;
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
@@ -87,6 +88,16 @@ pub(super) enum Ended {
     Left,
     /// The server said it is shutting down, and closed the connection.
     ServerShutDown,
+}
+
+/// How the chat log's end mark says it.
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ended::Left => "left",
+            Ended::ServerShutDown => "the server shut down",
+        })
+    }
 }
 
 /// What woke the main thread up.

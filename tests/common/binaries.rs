@@ -518,6 +518,39 @@ impl Chat {
     }
 }
 
+/// Every line of a client's chat log, without the `YYYY-MM-DD HH:MM:SS ` (UTC) each starts
+/// with, which is checked; session marks (`=== session start: ...`) included.
+pub fn chat_log_lines(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).expect("read the chat log");
+    assert!(text.is_empty() || text.ends_with('\n'), "a torn last line");
+    text.lines()
+        .map(|line| {
+            let (stamp, rest) = line.split_at_checked(20).expect("a time, then the line");
+            let digits = stamp.bytes().filter(u8::is_ascii_digit).count();
+            let shape: String = stamp
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect();
+            assert_eq!(
+                (shape.as_str(), digits),
+                ("9999-99-99 99:99:99 ", 14),
+                "{line:?}"
+            );
+            rest.to_owned()
+        })
+        .collect()
+}
+
+/// What a client's chat log says was shown and sent, as text: its lines without their times,
+/// and without the session marks.
+pub fn chat_log(path: &Path) -> String {
+    chat_log_lines(path)
+        .into_iter()
+        .filter(|line| !line.starts_with("=== "))
+        .map(|line| line + "\n")
+        .collect()
+}
+
 /// Sends `signal` (`STOP`, `CONT`, ...) to a process with kill(1): the tests need no libc.
 pub fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
