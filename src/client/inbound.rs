@@ -1,7 +1,9 @@
 //! The receiver thread, the inbound data path: socket bytes -> [`ServerFrameDecoder`] -> frames
 //! -> lines on the [`Output`] (through [`render`]), files in the downloads folder (through
 //! [`save_file`]), and the few events the main thread needs: the handshake (greeted, welcomed,
-//! refused) and the connection closing. It ends when the socket closes.
+//! refused), the answer to the `/files on` it sends after the welcome (which is not shown), and
+//! the connection closing (after the server's shutdown notice, or not). It ends when the socket
+//! closes.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
@@ -79,8 +81,8 @@ struct Incoming {
     /// Set by `[ERROR]:server is shutting down`: the close that follows is the server's clean
     /// stop.
     shutting_down: bool,
-    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's `[INFO]`
-    /// answer to it has been taken off the screen.
+    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's answer to
+    /// it has been taken off the screen.
     files_answer_pending: bool,
     /// The progress of a big file being received, while its progress line is shown.
     meter: Option<Meter>,

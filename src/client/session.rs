@@ -1,10 +1,16 @@
 //! The main thread's state machine, the middle of the outbound data path: it waits on stdin lines,
-//! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome), then
-//! turns stdin lines into [`ClientFrame`]s, and is the only one that writes to the socket.
+//! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome ->
+//! `/files on` and its answer), then turns stdin lines into [`ClientFrame`]s, and is the only one
+//! that writes to the socket.
 //!
-//! Once joined, a line is the client's own command (`/file PATH`, `exit`), a command for the
-//! server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the server
-//! answers), or a message (`//text` sends `/text`).
+//! Once joined, a line is the client's own command (`/file PATH [as NAME]`, `exit`), a command for
+//! the server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the
+//! server answers), or a message (`//text` sends `/text`). When nothing was sent for
+//! `Config::keepalive`, an empty line keeps the server's idle timeout away.
+//!
+//! How it ends: [`Ended`] when the user left or the server shut down, a [`ClientError`] when the
+//! connection was lost or the client never joined. After the end nothing asks for input: an
+//! `[ERROR]` before the welcome is taken for a refused name only if the connection stays open.
 
 use std::fmt;
 use std::io::Write;
