@@ -334,7 +334,7 @@ fn endless_line_is_refused_once_in_bounded_memory() {
     let sampled = chat.pump_repeated(b'a', TWICE_THE_BOUND);
     chat.peer.send(b"\nbob: after the long line\n");
     chat.client.expect(&format!(
-        "{REFUSED}line too long\nbob: after the long line\n"
+        "{REFUSED}line too long (the limit is 65536 bytes)\nbob: after the long line\n"
     ));
     assert_eq!(chat.client.shown().matches("line too long").count(), 1);
     chat.assert_memory_bounded(sampled);

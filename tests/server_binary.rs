@@ -196,6 +196,7 @@ fn no_flood_limit_turns_flood_control_off() {
 fn netcat_style_session_works_against_the_binary() {
     let server = ServerProcess::start(&[]);
     let mut bob = TestClient::join(server.addr, "bob");
+    bob.take_files();
     // Typed by hand: CRLF line ends, an empty line, a text-form file.
     let mut nc = TestClient::connect(server.addr);
     nc.expect_prefix("[INFO]:");
@@ -306,6 +307,7 @@ fn refused_connection_is_logged_once_with_its_address() {
         addr,
         console: None,
         output: std::sync::mpsc::channel().1,
+        log: None,
     };
     // The server logs a refusal before it sends it: once the client has read it, it is logged.
     for _ in 0..2 {

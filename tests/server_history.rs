@@ -66,6 +66,7 @@ fn history_holds_public_messages_only() {
     let mut alice = TestClient::join(server.addr, "alice");
     let mut bob = TestClient::join(server.addr, "bob");
     alice.expect_line("[JOIN]:bob");
+    bob.take_files();
     alice.send_line("/msg bob private");
     alice.send(&sized_file("notes.txt", b"hi"));
     alice.send_line("public");

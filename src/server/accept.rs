@@ -62,7 +62,9 @@ fn open_connection(
     let ip = peer.ip();
     let limited = shared.limits_apply_to(ip);
     if let Some(refusal) = shared.connections.admit(id, &stream, ip, limited, config)? {
-        log::warn!("{refusal}: turned away {ip}");
+        if shared.log_budget.allow() {
+            log::warn!("turned away {ip}: {}", refusal.for_the_log());
+        }
         let mut stream = stream;
         let _ = stream.write_all(&ServerFrame::Error(refusal.to_string()).encode());
         let _ = stream.shutdown(Shutdown::Write);
@@ -81,6 +83,7 @@ fn open_connection(
 
     let writer = Writer {
         id,
+        peer,
         stream: stream.try_clone()?,
         inbox,
         reader_done,
@@ -106,6 +109,9 @@ fn open_connection(
         shared: Arc::clone(shared),
         buffer: vec![0; READ_BUFFER],
         flood,
+        told_paced: false,
+        name: None,
+        refusals: 0,
         file: None,
         read_timeout: None,
         departure: Departure {

@@ -49,7 +49,10 @@ impl Reader {
                     format!("username refused: {why}; use {rule}")
                 }
                 Ok(()) => match self.ask_to_join(&name)? {
-                    JoinAnswer::Welcome => return Ok(()),
+                    JoinAnswer::Welcome => {
+                        self.name = Some(name);
+                        return Ok(());
+                    }
                     JoinAnswer::NameTaken => format!("username '{name}' is taken"),
                     JoinAnswer::QueueFull => return Err(Ending::QueueFull),
                 },

@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -35,6 +35,7 @@ const MAX_ITEMS_PER_WRITE: usize = 64;
 
 pub(super) struct Writer {
     pub(super) id: ClientId,
+    pub(super) peer: SocketAddr,
     pub(super) stream: TcpStream,
     pub(super) inbox: Inbox,
     /// Closed when the reader ends; the writer waits on it while lingering.
@@ -98,7 +99,10 @@ impl Writer {
                 Ok(done) => done,
                 Err(error) => {
                     // Gone or too slow: wake the reader so it reports it.
-                    log::info!("connection {}: dropped, {error}", self.id);
+                    let shared = &self.guard.shared;
+                    if !matches!(error, WriteError::Io(_)) && shared.log_budget.allow() {
+                        log::warn!("connection {} ({}): dropped: {error}", self.id, self.peer);
+                    }
                     let _ = self.stream.shutdown(Shutdown::Both);
                     return;
                 }

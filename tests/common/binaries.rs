@@ -83,6 +83,8 @@ pub struct ServerProcess {
     pub console: Option<ChildStdin>,
     /// What it printed on standard output after the `Hosting on` line, line by line.
     pub output: mpsc::Receiver<String>,
+    /// Its log (standard error), line by line, when started with [`logging`](Self::logging).
+    pub log: Option<mpsc::Receiver<String>>,
 }
 
 impl ServerProcess {
@@ -90,6 +92,11 @@ impl ServerProcess {
     /// standard input is empty and not a terminal: the console ends at once, the server serves.
     pub fn start(args: &[&str]) -> ServerProcess {
         ServerProcess::spawn(args, &[], Stdio::null())
+    }
+
+    /// As [`start`](Self::start), keeping its log (at the default level) in `log`.
+    pub fn logging(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(args, &[("CHAT_TEST_KEEP_LOG", "1")], Stdio::null())
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
@@ -104,15 +111,30 @@ impl ServerProcess {
     }
 
     fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ServerProcess {
+        let keep_log = env.iter().any(|(name, _)| *name == "CHAT_TEST_KEEP_LOG");
         let mut child = Command::new(SERVER)
             .args(["--port", "0"])
             .args(args)
             .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if keep_log {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start chat-server");
+        let log = child.stderr.take().map(|stderr| {
+            let (tx, log) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            log
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, output) = mpsc::channel();
         std::thread::spawn(move || {
@@ -135,6 +157,7 @@ impl ServerProcess {
             addr,
             console,
             output,
+            log,
         }
     }
 
@@ -149,6 +172,31 @@ impl ServerProcess {
         self.output
             .recv_timeout(TIMEOUT)
             .expect("the server printed a line")
+    }
+
+    /// Reads the log until a line holding every one of `words` comes, at most `TIMEOUT`;
+    /// returns it.
+    pub fn expect_log(&self, words: &[&str]) -> String {
+        self.log_until(words).pop().unwrap()
+    }
+
+    /// Reads the log until a line holding every one of `words` comes, at most `TIMEOUT`;
+    /// returns every line read, that one last.
+    pub fn log_until(&self, words: &[&str]) -> Vec<String> {
+        let log = self.log.as_ref().expect("started logging");
+        let deadline = Instant::now() + TIMEOUT;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = log
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {words:?} in {lines:#?}"));
+            let found = words.iter().all(|word| line.contains(word));
+            lines.push(line);
+            if found {
+                return lines;
+            }
+        }
     }
 
     /// Waits, at most `TIMEOUT`, for the server to exit; returns its exit code.
