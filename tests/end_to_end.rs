@@ -49,6 +49,11 @@ fn two_users_chat_share_a_file_and_leave() {
         data
     );
 
+    // The server's answer to the /files on each client sent as it joined is not shown.
+    for client in [&bob, &alice] {
+        assert!(!client.shown().contains("/files"), "{}", client.shown());
+    }
+
     alice.type_line("exit");
     let (status, _) = alice.finish();
     assert!(status.success(), "alice exits with {status}");
