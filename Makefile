@@ -3,6 +3,9 @@ CARGO ?= cargo
 HOST  ?= 127.0.0.1
 PORT  ?= 12345
 NAME  ?=
+# Any other options, passed through to the binary: make run-server ARGS='--history 50',
+# make run-client NAME=bob ARGS='--timestamps'.
+ARGS  ?=
 # e.g. make bench BENCH_ARGS='--case fanout --reps 3'
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
@@ -10,8 +13,9 @@ FUZZ_SECONDS ?= 60
 .PHONY: help build run-server run-client test bench lint fmt fuzz soak clean
 
 help:
-	@echo "make run-server               start the server on $(HOST):$(PORT)"
-	@echo "make run-client NAME=bob      start a client (asks for a name without NAME)"
+	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
+	@echo "make run-client NAME=bob      start a client as bob, with chat_log_bob.txt and downloads/bob/"
+	@echo "                              (asks for a name without NAME; ARGS='--timestamps')"
 	@echo "make test                     run every test"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
@@ -23,11 +27,24 @@ help:
 build:
 	$(CARGO) build --release
 
+# Each run builds first, in the open: the first build of a fresh clone takes a while, and a
+# quiet one looks hung. Then the binary runs without cargo's lines.
 run-server:
-	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT)
+	@echo "Building chat-server (about a minute the first time)..."
+	@$(CARGO) build --release --bin chat-server
+	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT) $(ARGS)
+
+# With NAME, the user gets a chat log and a downloads folder of their own, so that clients run
+# from this one folder do not write to one log or save files over each other's names; unless
+# ARGS says otherwise (--log FILE or --no-log, --downloads DIR).
+CLIENT_FILES = $(if $(NAME),--name $(NAME) \
+	$(if $(findstring -log,$(ARGS)),,--log chat_log_$(NAME).txt) \
+	$(if $(findstring --downloads,$(ARGS)),,--downloads downloads/$(NAME)))
 
 run-client:
-	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
+	@echo "Building chat-client (about a minute the first time)..."
+	@$(CARGO) build --release --bin chat-client
+	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(CLIENT_FILES) $(ARGS)
 
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. The tests open many connections in one

@@ -8,7 +8,7 @@
 
 use super::FILE_COMMAND;
 use super::clock;
-use crate::protocol::{EXIT_COMMAND, ServerFrame};
+use crate::protocol::{EXIT_COMMAND, SHUTTING_DOWN, ServerFrame};
 
 /// What a line is, which decides its style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +90,9 @@ impl Line {
 pub(super) fn client_help() -> Vec<Line> {
     vec![
         Line::info(&format!("{FILE_COMMAND} PATH: send a file to everyone")),
+        Line::info(&format!(
+            "{FILE_COMMAND} PATH as NAME: send it under another name"
+        )),
         Line::info(&format!("{EXIT_COMMAND}: leave the chat")),
         Line::info("//text: send a message that starts with /"),
     ]
@@ -123,6 +126,10 @@ pub(super) fn render(frame: &ServerFrame) -> Option<Line> {
         ),
         ServerFrame::Leave(name) => {
             Line::new(Kind::Presence, "", name, " has left the chat.".into())
+        }
+        // The clean stop is no error of this client's: said as information.
+        ServerFrame::Error(text) if text == SHUTTING_DOWN => {
+            Line::info("The server is shutting down.")
         }
         ServerFrame::Error(text) => Line::error(text),
         ServerFrame::File { .. } => return None,
@@ -161,6 +168,10 @@ mod tests {
             (
                 ServerFrame::Error("server full".into()),
                 "[ERROR] server full",
+            ),
+            (
+                ServerFrame::Error("server is shutting down".into()),
+                "[INFO] The server is shutting down.",
             ),
         ];
         for (frame, line) in cases {
@@ -232,6 +243,7 @@ mod tests {
             help,
             [
                 "[INFO] /file PATH: send a file to everyone",
+                "[INFO] /file PATH as NAME: send it under another name",
                 "[INFO] exit: leave the chat",
                 "[INFO] //text: send a message that starts with /",
             ]
