@@ -9,6 +9,7 @@ use std::time::Duration;
 use chat::server::{self, Config, ServerHandle};
 
 pub mod binaries;
+pub mod capture;
 
 /// How long a test waits for something that should happen.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,664 @@
+//! The Wireshark dissector for chat/1 (`contrib/wireshark/chat.lua`), checked with the real
+//! tshark: a session of the real `chat-server`, the real `chat-client` and raw clients is
+//! captured on loopback by dumpcap, and what tshark reads in the capture is compared, frame by
+//! frame and in each direction of each connection, with what was sent.
+//!
+//! A real capture, not a pcap file the test writes from the session's bytes: what is under test
+//! is how the kernel really cuts the stream (a 4 MiB file in segments of up to 64 KiB, the
+//! server's frames gathered in one write) and how Wireshark's TCP reassembly hands the pieces
+//! to the dissector; a file written by the test would only contain what the test assumed.
+//!
+//! Without tshark or dumpcap (or the right to capture), the tests print one line saying so and
+//! pass; under CI (`CI` set) that is a failure.
+
+mod common;
+
+use std::fs;
+use std::panic;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::Duration;
+
+use common::TestClient;
+use common::binaries::{ClientProcess, FakePeer, FakeServer, ServerProcess, TestDir};
+use common::capture::{Capture, tshark, wireshark_or_skip};
+
+/// One packet as tshark decodes it: its ports, its frames as `kind: Info text`, and how many TCP
+/// segments were put together for it (none when it needed no reassembly).
+#[derive(Debug)]
+struct Packet {
+    src: u16,
+    dst: u16,
+    frames: Vec<String>,
+    segments: Option<u32>,
+}
+
+/// The packets of a capture that hold chat/1 frames, decoded by tshark with the dissector;
+/// `extra` goes on tshark's command line (a display filter, Decode As).
+fn decode(capture: &Path, extra: &[&str]) -> Vec<Packet> {
+    let mut args = vec!["-T", "fields", "-E", "aggregator=|", "-E", "separator=/t"];
+    args.extend([
+        "-e",
+        "tcp.srcport",
+        "-e",
+        "tcp.dstport",
+        "-e",
+        "tcp.segment.count",
+    ]);
+    args.extend(["-e", "chat.frame", "-e", "_ws.col.Info"]);
+    args.extend(extra);
+    tshark(capture, &args)
+        .lines()
+        .map(|row| {
+            let fields: Vec<&str> = row.split('\t').collect();
+            let kinds: Vec<&str> = fields[3].split('|').collect();
+            // Several frames in one packet: their Info texts are separated by " | ".
+            let infos: Vec<&str> = fields[4].split(" | ").collect();
+            assert_eq!(kinds.len(), infos.len(), "kinds and Info differ: {row}");
+            Packet {
+                src: fields[0].parse().unwrap(),
+                dst: fields[1].parse().unwrap(),
+                segments: fields[2].parse().ok(),
+                frames: kinds
+                    .iter()
+                    .zip(&infos)
+                    .map(|(kind, info)| format!("{kind}: {info}"))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The frames sent from port `from` to port `to`, in order.
+fn frames(packets: &[Packet], from: u16, to: u16) -> Vec<String> {
+    packets
+        .iter()
+        .filter(|p| p.src == from && p.dst == to)
+        .flat_map(|p| p.frames.clone())
+        .collect()
+}
+
+/// Asserts the frames of one direction; an expected frame ending in `*` matches by its start.
+fn assert_frames(what: &str, got: &[String], expected: &[&str]) {
+    let matches = got.len() == expected.len()
+        && got
+            .iter()
+            .zip(expected)
+            .all(|(got, expected)| match expected.strip_suffix('*') {
+                Some(start) => got.starts_with(start),
+                None => got == expected,
+            });
+    assert!(
+        matches,
+        "{what}:\n  got      {got:#?}\n  expected {expected:#?}"
+    );
+}
+
+/// The rows tshark prints for `fields` of the packets that match `filter`.
+fn rows(capture: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["-Y", filter, "-T", "fields", "-E", "aggregator=|"];
+    for field in fields {
+        args.extend(["-e", field]);
+    }
+    tshark(capture, &args)
+        .lines()
+        .map(|row| row.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+fn from_hex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digits"))
+        .collect()
+}
+
+/// 4 MiB of bytes no text reader survives: an `<END>` line first, then xorshift noise.
+fn binary_file() -> Vec<u8> {
+    let mut data = b"<END>\n".to_vec();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while data.len() < 4 * 1024 * 1024 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.push(x as u8);
+    }
+    data
+}
+
+/// The connections of the session, by their client ports.
+#[derive(Clone, Copy)]
+struct Ports {
+    server: u16,
+    alice: u16,
+    bob: u16,
+    carol: u16,
+    dave: u16,
+    fake_server: u16,
+    eve: u16,
+}
+
+/// The session the dissector is checked on, every frame kind of docs/PROTOCOL.md in it: alice
+/// (the real client) and raw clients for what a real client never sends (a message cut in two,
+/// two frames in one write, frames that break the rules). Returns the capture's ports.
+fn run_session(capture_path: &Path, big: &[u8]) -> Ports {
+    let dir = TestDir::new("wireshark-session");
+    let server = ServerProcess::start(&[]);
+    let fake = FakeServer::start();
+    let fake_port: u16 = fake.port().parse().unwrap();
+    let capture = Capture::start(capture_path, &[server.addr.port(), fake_port]);
+
+    fs::write(dir.join("big.bin"), big).unwrap();
+    let port = server.addr.port().to_string();
+    let mut alice = ClientProcess::start(
+        &dir,
+        &[
+            "--port",
+            &port,
+            "--name",
+            "alice",
+            "--downloads",
+            ".",
+            "--no-log",
+        ],
+    );
+    alice.expect("[INFO] Online: alice\n");
+    let mut bob = TestClient::join(server.addr, "bob");
+    alice.expect("bob has joined the chat room.\n");
+    alice.type_line("hi bob");
+    bob.expect_line("alice: hi bob");
+
+    // One message in two segments. The pause shapes the wire (it is not a wait for anything):
+    // the capture shows whether the two writes were two segments, and the test checks it.
+    bob.stream.set_nodelay(true).unwrap();
+    bob.send(b"hello alice, ");
+    thread::sleep(Duration::from_millis(100));
+    bob.send(b"this came in two segments\n");
+    alice.expect("bob: hello alice, this came in two segments\n");
+    // Two frames in one segment, then a file in the text form, as netcat users send it.
+    bob.send(b"one\ntwo\n");
+    alice.expect("bob: two\n");
+    bob.send(b"[FILE]:notes.txt\nfirst line\n\n<END>\n");
+    alice.expect("[Notification] Received file: received_notes.txt (from bob)\n");
+    alice.type_line("/file big.bin");
+    bob.expect_file(&format!("[FILE]:alice:big.bin:{}", big.len()), big);
+
+    // carol: a name refused, then lines the server refuses.
+    let mut carol = TestClient::connect(server.addr);
+    carol.expect_prefix("[INFO]:");
+    carol.send_line("alice");
+    carol.expect_line("[ERROR]:username 'alice' is taken");
+    carol.send_line("carol");
+    carol.expect_line("[WELCOME]:carol");
+    carol.expect_line("[USERS]:alice,bob,carol");
+    bob.expect_line("[JOIN]:carol");
+    carol.send_line(&"x".repeat(5000));
+    carol.expect_line("[ERROR]:line too long");
+    carol.send(b"ring\x07\n");
+    carol.expect_line("[ERROR]:control characters are not allowed");
+    carol.send(b"\xff\xfe\n");
+    carol.expect_line("[ERROR]:invalid UTF-8");
+    carol.send(b"\nexit\n");
+    carol.expect_closed();
+    bob.expect_line("[LEAVE]:carol");
+
+    // dave: a file whose bytes are not followed by <END>; the server closes the connection.
+    let mut dave = TestClient::join(server.addr, "dave");
+    bob.expect_line("[JOIN]:dave");
+    dave.send(b"[FILE]:x.bin:3\nabcdefgh\n");
+    dave.expect_line("[ERROR]:the file's bytes were not followed by <END>");
+    dave.expect_closed();
+    bob.expect_line("[LEAVE]:dave");
+
+    bob.send_line("exit");
+    bob.expect_closed();
+    alice.expect("bob has left the chat.\n");
+    alice.type_line("exit");
+    let (status, stderr) = alice.finish();
+    assert!(status.success(), "chat-client failed: {stderr}");
+
+    let eve = frames_being_added(&fake);
+    let ports = Ports {
+        server: server.addr.port(),
+        alice: 0, // the real client's port is found in the capture
+        bob: bob.stream.local_addr().unwrap().port(),
+        carol: carol.stream.local_addr().unwrap().port(),
+        dave: dave.stream.local_addr().unwrap().port(),
+        fake_server: fake_port,
+        eve,
+    };
+    drop((bob, carol, dave));
+    capture.stop();
+    ports
+}
+
+/// The frames other issues are adding, from a fake server to a raw client, eve: a password
+/// request, history, a private message, a notice, a tag the dissector does not know; and the
+/// client's commands. Returns eve's port.
+fn frames_being_added(fake: &FakeServer) -> u16 {
+    let mut eve = TestClient::connect(format!("127.0.0.1:{}", fake.port()).parse().unwrap());
+    let mut server: FakePeer = fake.accept();
+    server.send_line("[INFO]:a fake server, for the frames being added");
+    eve.expect_prefix("[INFO]:");
+    eve.send_line("eve");
+    server.expect_line("eve");
+    server.send_line("[AUTH]:password for eve");
+    eve.expect_prefix("[AUTH]:");
+    eve.send_line("secret");
+    server.expect_line("secret");
+    server.send_line(concat!(
+        "[WELCOME]:eve\n[USERS]:alice,eve\n[HISTORY]:1700000000:alice:hi all\n",
+        "[PM]:alice:psst\n[NOTICE]:maintenance at noon\n[SHOUT]:hey"
+    ));
+    for line in [
+        "[WELCOME]:eve",
+        "[USERS]:alice,eve",
+        "[HISTORY]:1700000000:alice:hi all",
+    ] {
+        eve.expect_line(line);
+    }
+    for line in [
+        "[PM]:alice:psst",
+        "[NOTICE]:maintenance at noon",
+        "[SHOUT]:hey",
+    ] {
+        eve.expect_line(line);
+    }
+    eve.send(b"/msg alice hi there\n//not a command\n/users\nexit\n");
+    for line in ["/msg alice hi there", "//not a command", "/users", "exit"] {
+        server.expect_line(line);
+    }
+    eve.stream.local_addr().unwrap().port()
+}
+
+/// The captured session, decoded; captured once for all the tests of this file.
+struct Session {
+    capture: PathBuf,
+    ports: Ports,
+    packets: Vec<Packet>,
+    big: Vec<u8>,
+}
+
+impl Session {
+    /// The frames from port `from` to port `to`, in order.
+    fn frames(&self, from: u16, to: u16) -> Vec<String> {
+        frames(&self.packets, from, to)
+    }
+}
+
+/// The session, or None when the tools are missing (and that was said once). Captured by the
+/// first test that asks; when that fails, every test fails with its message (no second try).
+fn session() -> Option<&'static Session> {
+    static SESSION: OnceLock<Result<Option<Session>, String>> = OnceLock::new();
+    let session = SESSION.get_or_init(|| {
+        if !wireshark_or_skip() {
+            return Ok(None);
+        }
+        panic::catch_unwind(capture_session)
+            .map(Some)
+            .map_err(|panic| {
+                let message = panic.downcast_ref::<String>().cloned();
+                let message =
+                    message.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+                message.unwrap_or_default()
+            })
+    });
+    match session {
+        Ok(session) => session.as_ref(),
+        Err(why) => panic!("the session could not be captured and decoded: {why}"),
+    }
+}
+
+fn capture_session() -> Session {
+    // Kept after the tests, to be opened when one fails:
+    // wireshark -X lua_script:contrib/wireshark/chat.lua target/tmp/wireshark-session.pcapng
+    let capture = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wireshark-session.pcapng");
+    let big = binary_file();
+    let mut ports = run_session(&capture, &big);
+    // Two passes: the real client sends its name at once, before the server's greeting that the
+    // heuristic recognises the connection by; the second pass decodes that line too.
+    let packets = decode(&capture, &["-2", "-Y", "chat"]);
+    // The real client's port: the one connection of the server that no raw client had.
+    let raw_clients = [ports.bob, ports.carol, ports.dave];
+    ports.alice = packets
+        .iter()
+        .find(|p| p.src == ports.server && !raw_clients.contains(&p.dst))
+        .map(|p| p.dst)
+        .expect("alice's connection is in the capture");
+    Session {
+        capture,
+        ports,
+        packets,
+        big,
+    }
+}
+
+const GREETING: &str = "info: INFO Welcome to chat.*";
+
+#[test]
+fn a_session_reads_like_the_chat_in_both_directions() {
+    let Some(s) = session() else { return };
+    let Ports {
+        server, alice, bob, ..
+    } = s.ports;
+    assert_frames(
+        "server to alice",
+        &s.frames(server, alice),
+        &[
+            GREETING,
+            "welcome: WELCOME alice",
+            "users: USERS alice",
+            "join: JOIN bob",
+            "message: bob: hello alice, this came in two segments",
+            "message: bob: one",
+            "message: bob: two",
+            "file: FILE notes.txt (12 bytes) from bob",
+            "join: JOIN carol",
+            "leave: LEAVE carol",
+            "join: JOIN dave",
+            "leave: LEAVE dave",
+            "leave: LEAVE bob",
+        ],
+    );
+    assert_frames(
+        "alice to server",
+        &s.frames(alice, server),
+        &[
+            "name: NAME alice",
+            "message: alice: hi bob",
+            "file: FILE big.bin (4194304 bytes) from alice",
+            "exit: EXIT",
+        ],
+    );
+    assert_frames(
+        "server to bob",
+        &s.frames(server, bob),
+        &[
+            GREETING,
+            "welcome: WELCOME bob",
+            "users: USERS alice,bob",
+            "message: alice: hi bob",
+            "file: FILE big.bin (4194304 bytes) from alice",
+            "join: JOIN carol",
+            "leave: LEAVE carol",
+            "join: JOIN dave",
+            "leave: LEAVE dave",
+        ],
+    );
+    assert_frames(
+        "bob to server",
+        &s.frames(bob, server),
+        &[
+            "name: NAME bob",
+            "message: bob: hello alice, this came in two segments",
+            "message: bob: one",
+            "message: bob: two",
+            "file: FILE notes.txt (12 bytes) from bob",
+            "exit: EXIT",
+        ],
+    );
+}
+
+#[test]
+fn a_refused_name_and_refused_lines_read_as_the_server_answers_them() {
+    let Some(s) = session() else { return };
+    let Ports { server, carol, .. } = s.ports;
+    assert_frames(
+        "server to carol",
+        &s.frames(server, carol),
+        &[
+            GREETING,
+            "error: ERROR username 'alice' is taken",
+            "welcome: WELCOME carol",
+            "users: USERS alice,bob,carol",
+            "error: ERROR line too long",
+            "error: ERROR control characters are not allowed",
+            "error: ERROR invalid UTF-8",
+        ],
+    );
+    // The line after a refused name is another name; a long text is cut in the Info column.
+    let long_line = format!("message: carol: {}...", "x".repeat(80));
+    assert_frames(
+        "carol to server",
+        &s.frames(carol, server),
+        &[
+            "name: NAME alice",
+            "name: NAME carol",
+            &long_line,
+            "message: carol: ring\u{FFFD}",
+            "message: carol: *",
+            "empty: (empty line)",
+            "exit: EXIT",
+        ],
+    );
+}
+
+#[test]
+fn lines_that_break_the_rules_are_flagged_as_warnings() {
+    let Some(s) = session() else { return };
+    let warnings = rows(
+        &s.capture,
+        "_ws.expert.severity == \"Warning\" && chat",
+        &["tcp.srcport", "_ws.expert.message"],
+    );
+    let carol = s.ports.carol.to_string();
+    let dave = s.ports.dave.to_string();
+    let expected = [
+        (
+            &carol,
+            "Line of 5000 bytes, over the limit of 4096: the server answers [ERROR]:line too long",
+        ),
+        (
+            &carol,
+            "Control character U+0007 at byte 5: the line is refused whole",
+        ),
+        (
+            &carol,
+            "Line not valid UTF-8: the server answers [ERROR]:invalid UTF-8",
+        ),
+        (
+            &dave,
+            "The file's bytes are not followed by <END>: the stream is out of step",
+        ),
+    ];
+    let got: Vec<(String, String)> = warnings
+        .iter()
+        .map(|row| (row[0].clone(), row[1].clone()))
+        .collect();
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(port, message)| (port.to_string(), message.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_file_without_end_is_flagged_and_what_follows_reads_out_of_step() {
+    let Some(s) = session() else { return };
+    let Ports { server, dave, .. } = s.ports;
+    assert_frames(
+        "dave to server",
+        &s.frames(dave, server),
+        &[
+            "name: NAME dave",
+            "file: FILE x.bin (3 bytes) from dave",
+            "message: dave: defgh",
+        ],
+    );
+    assert_frames(
+        "server to dave",
+        &s.frames(server, dave),
+        &[
+            GREETING,
+            "welcome: WELCOME dave",
+            "users: USERS alice,bob,dave",
+            "error: ERROR the file's bytes were not followed by <END>",
+        ],
+    );
+}
+
+#[test]
+fn a_message_split_over_two_segments_is_decoded_once_whole() {
+    let Some(s) = session() else { return };
+    let split: Vec<&Packet> = s
+        .packets
+        .iter()
+        .filter(|p| p.src == s.ports.bob && p.frames[0].contains("hello alice"))
+        .collect();
+    assert_eq!(split.len(), 1, "{split:#?}");
+    assert_eq!(split[0].segments, Some(2), "{split:#?}");
+    assert_eq!(
+        split[0].frames,
+        ["message: bob: hello alice, this came in two segments"]
+    );
+}
+
+#[test]
+fn two_frames_in_one_segment_are_both_decoded() {
+    let Some(s) = session() else { return };
+    assert!(
+        s.packets.iter().any(|p| p.src == s.ports.bob
+            && p.segments.is_none()
+            && p.frames == ["message: bob: one", "message: bob: two"]),
+        "no packet from bob with both frames: {:#?}",
+        s.packets
+    );
+}
+
+#[test]
+fn a_4_mib_file_is_decoded_whole_with_its_bytes_both_ways() {
+    let Some(s) = session() else { return };
+    let files = rows(
+        &s.capture,
+        "chat.file.name == \"big.bin\"",
+        &[
+            "tcp.srcport",
+            "tcp.dstport",
+            "tcp.segment.count",
+            "chat.file.size",
+            "chat.file.data",
+        ],
+    );
+    let ports: Vec<(String, String)> = files.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let Ports {
+        server, alice, bob, ..
+    } = s.ports;
+    assert_eq!(
+        ports,
+        [
+            (alice.to_string(), server.to_string()),
+            (server.to_string(), bob.to_string())
+        ]
+    );
+    for file in &files {
+        let segments: u32 = file[2].parse().unwrap();
+        assert!(segments > 1, "the file came in one segment: {}", file[2]);
+        assert_eq!(file[3], "4194304");
+        assert!(from_hex(&file[4]) == s.big, "the bytes of the file differ");
+    }
+}
+
+#[test]
+fn file_frames_carry_sender_name_size_and_form() {
+    let Some(s) = session() else { return };
+    let files = rows(
+        &s.capture,
+        "chat.file.name",
+        &[
+            "chat.user",
+            "chat.file.name",
+            "chat.file.size",
+            "chat.file.form",
+        ],
+    );
+    assert_eq!(
+        files,
+        [
+            ["bob", "notes.txt", "12", "text"],
+            ["bob", "notes.txt", "12", "sized"],
+            ["alice", "big.bin", "4194304", "sized"],
+            ["alice", "big.bin", "4194304", "sized"],
+            // The line after dave's file is in the same packet, and dave's too.
+            ["dave|dave", "x.bin", "3", "sized"],
+        ]
+    );
+}
+
+#[test]
+fn frames_being_added_are_decoded_already() {
+    let Some(s) = session() else { return };
+    let Ports {
+        fake_server, eve, ..
+    } = s.ports;
+    assert_frames(
+        "fake server to eve",
+        &s.frames(fake_server, eve),
+        &[
+            "info: INFO a fake server, for the frames being added",
+            "auth: AUTH password for eve",
+            "welcome: WELCOME eve",
+            "users: USERS alice,eve",
+            "history: HISTORY alice: hi all",
+            "pm: PM alice: psst",
+            "notice: NOTICE maintenance at noon",
+            "unknown: [SHOUT]:hey",
+        ],
+    );
+    assert_frames(
+        "eve to fake server",
+        &s.frames(eve, fake_server),
+        &[
+            "name: NAME eve",
+            "password: PASSWORD (6 characters, in clear text)",
+            "command: COMMAND /msg alice hi there",
+            "message: eve: /not a command",
+            "command: COMMAND /users",
+            "exit: EXIT",
+        ],
+    );
+    let fields = rows(
+        &s.capture,
+        "chat.command || chat.time || chat.tag",
+        &["chat.command", "chat.args", "chat.time", "chat.tag"],
+    );
+    assert_eq!(
+        fields,
+        [
+            ["", "", "Nov 14, 2023 22:13:20.000000000 UTC", "SHOUT"],
+            ["/msg|/users", "alice hi there|", "", ""],
+        ]
+    );
+}
+
+#[test]
+fn decode_as_on_the_servers_port_reads_the_same_as_the_heuristic() {
+    let Some(s) = session() else { return };
+    let port = s.ports.server;
+    let filter = format!("chat && tcp.port == {port}");
+    let heuristic = decode(&s.capture, &["-2", "-Y", &filter]);
+    let decode_as = decode(
+        &s.capture,
+        &[
+            "-Y",
+            &filter,
+            "-d",
+            &format!("tcp.port=={port},chat"),
+            "--disable-heuristic",
+            "chat_tcp",
+        ],
+    );
+    assert!(!heuristic.is_empty());
+    assert_eq!(format!("{decode_as:?}"), format!("{heuristic:?}"));
+}
+
+#[test]
+fn the_dissector_raises_no_lua_error_and_marks_no_packet_malformed() {
+    let Some(s) = session() else { return };
+    let errors = rows(
+        &s.capture,
+        "_ws.malformed || _ws.expert.severity == \"Error\"",
+        &["frame.number", "_ws.expert.message"],
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+}
