@@ -135,6 +135,7 @@ struct Ports {
     bob: u16,
     carol: u16,
     dave: u16,
+    frank: u16,
     fake_server: u16,
     eve: u16,
 }
@@ -211,6 +212,14 @@ fn run_session(capture_path: &Path, big: &[u8]) -> Ports {
     dave.expect_closed();
     bob.expect_line("[LEAVE]:dave");
 
+    // frank: a file size that is no number; the server closes the connection.
+    let mut frank = TestClient::join(server.addr, "frank");
+    bob.expect_line("[JOIN]:frank");
+    frank.send(b"[FILE]:x.bin:abc\n");
+    frank.expect_line("[ERROR]:bad file size: not a decimal number");
+    frank.expect_closed();
+    bob.expect_line("[LEAVE]:frank");
+
     bob.send_line("exit");
     bob.expect_closed();
     alice.expect("bob has left the chat.\n");
@@ -225,10 +234,11 @@ fn run_session(capture_path: &Path, big: &[u8]) -> Ports {
         bob: bob.stream.local_addr().unwrap().port(),
         carol: carol.stream.local_addr().unwrap().port(),
         dave: dave.stream.local_addr().unwrap().port(),
+        frank: frank.stream.local_addr().unwrap().port(),
         fake_server: fake_port,
         eve,
     };
-    drop((bob, carol, dave));
+    drop((bob, carol, dave, frank));
     capture.stop();
     ports
 }
@@ -249,7 +259,7 @@ fn frames_being_added(fake: &FakeServer) -> u16 {
     server.expect_line("secret");
     server.send_line(concat!(
         "[WELCOME]:eve\n[USERS]:alice,eve\n[HISTORY]:1700000000:alice:hi all\n",
-        "[PM]:alice:psst\n[NOTICE]:maintenance at noon\n[SHOUT]:hey"
+        "[PM]:alice:psst\n[NOTICE]:maintenance at noon\n[SHOUT]:hey\nno frame at all"
     ));
     for line in [
         "[WELCOME]:eve",
@@ -320,7 +330,7 @@ fn capture_session() -> Session {
     // heuristic recognises the connection by; the second pass decodes that line too.
     let packets = decode(&capture, &["-2", "-Y", "chat"]);
     // The real client's port: the one connection of the server that no raw client had.
-    let raw_clients = [ports.bob, ports.carol, ports.dave];
+    let raw_clients = [ports.bob, ports.carol, ports.dave, ports.frank];
     ports.alice = packets
         .iter()
         .find(|p| p.src == ports.server && !raw_clients.contains(&p.dst))
@@ -358,6 +368,8 @@ fn a_session_reads_like_the_chat_in_both_directions() {
             "leave: LEAVE carol",
             "join: JOIN dave",
             "leave: LEAVE dave",
+            "join: JOIN frank",
+            "leave: LEAVE frank",
             "leave: LEAVE bob",
         ],
     );
@@ -384,6 +396,8 @@ fn a_session_reads_like_the_chat_in_both_directions() {
             "leave: LEAVE carol",
             "join: JOIN dave",
             "leave: LEAVE dave",
+            "join: JOIN frank",
+            "leave: LEAVE frank",
         ],
     );
     assert_frames(
@@ -435,42 +449,71 @@ fn a_refused_name_and_refused_lines_read_as_the_server_answers_them() {
 }
 
 #[test]
-fn lines_that_break_the_rules_are_flagged_as_warnings() {
+fn what_breaks_the_protocol_is_flagged_as_warnings() {
     let Some(s) = session() else { return };
-    let warnings = rows(
+    let got = rows(
         &s.capture,
         "_ws.expert.severity == \"Warning\" && chat",
         &["tcp.srcport", "_ws.expert.message"],
     );
-    let carol = s.ports.carol.to_string();
-    let dave = s.ports.dave.to_string();
-    let expected = [
+    let Ports {
+        carol,
+        dave,
+        frank,
+        fake_server,
+        ..
+    } = s.ports;
+    let expected: Vec<Vec<String>> = [
         (
-            &carol,
+            carol,
             "Line of 5000 bytes, over the limit of 4096: the server answers [ERROR]:line too long",
         ),
         (
-            &carol,
+            carol,
             "Control character U+0007 at byte 5: the line is refused whole",
         ),
         (
-            &carol,
+            carol,
             "Line not valid UTF-8: the server answers [ERROR]:invalid UTF-8",
         ),
         (
-            &dave,
+            dave,
             "The file's bytes are not followed by <END>: the stream is out of step",
         ),
-    ];
-    let got: Vec<(String, String)> = warnings
-        .iter()
-        .map(|row| (row[0].clone(), row[1].clone()))
-        .collect();
-    let expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(port, message)| (port.to_string(), message.to_string()))
-        .collect();
+        (
+            frank,
+            "File size not a decimal number: the server closes the connection",
+        ),
+        (
+            fake_server,
+            "Neither a [TAG]: nor <name>: <text>: a client refuses this line",
+        ),
+    ]
+    .iter()
+    .map(|(port, message)| vec![port.to_string(), message.to_string()])
+    .collect();
     assert_eq!(got, expected);
+}
+
+#[test]
+fn a_file_size_that_is_no_number_is_flagged_and_ends_the_frame_at_its_header() {
+    let Some(s) = session() else { return };
+    let Ports { server, frank, .. } = s.ports;
+    assert_frames(
+        "frank to server",
+        &s.frames(frank, server),
+        &["name: NAME frank", "file: FILE x.bin (bad size) from frank"],
+    );
+    assert_frames(
+        "server to frank",
+        &s.frames(server, frank),
+        &[
+            GREETING,
+            "welcome: WELCOME frank",
+            "users: USERS alice,bob,frank",
+            "error: ERROR bad file size: not a decimal number",
+        ],
+    );
 }
 
 #[test]
@@ -581,6 +624,8 @@ fn file_frames_carry_sender_name_size_and_form() {
             ["alice", "big.bin", "4194304", "sized"],
             // The line after dave's file is in the same packet, and dave's too.
             ["dave|dave", "x.bin", "3", "sized"],
+            // A size that is no number: no size, no form, no bytes.
+            ["frank", "x.bin", "", ""],
         ]
     );
 }
@@ -603,6 +648,7 @@ fn frames_being_added_are_decoded_already() {
             "pm: PM alice: psst",
             "notice: NOTICE maintenance at noon",
             "unknown: [SHOUT]:hey",
+            "unknown: no frame at all",
         ],
     );
     assert_frames(

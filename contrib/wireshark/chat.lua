@@ -319,11 +319,12 @@ local function read_frame(bytes, at, from_server)
         return read_text_body(bytes, frame)
     end
     local size = last_colon and fields:sub(last_colon + 1) or ""
+    frame.fields = last_colon and fields:sub(1, last_colon - 1) or fields -- what is before the size
     if not size:match("^%d+$") then
         frame.bad_size = true -- where the frame ends is unknown: the server closes the connection
         return frame
     end
-    frame.fields, frame.size = fields:sub(1, last_colon - 1), tonumber(size)
+    frame.size = tonumber(size)
     frame.size_at = #"[FILE]:" + last_colon + 1 -- where the size starts in the line
     return read_sized_body(bytes, frame)
 end
@@ -374,11 +375,12 @@ end
 -- A file, sized or text form: its fields, and its Info text.
 function Shown:file(name, from)
     local frame = self.frame
+    local sender = from and " from " .. from or ""
     self:add(f.file_name, name)
     if frame.bad_size then
         self.tree:add_proto_expert_info(e.bad_size,
             "File size not a decimal number: the server closes the connection")
-        return "FILE " .. short(name.text) .. " (bad size)"
+        return "FILE " .. short(name.text) .. " (bad size)" .. sender
     end
     local size, body
     if frame.lines then -- the text form: the content is its lines, each ended by LF
@@ -403,8 +405,7 @@ function Shown:file(name, from)
         end
     end
     self.tree:add(f.file_data, body)
-    local info = string.format("FILE %s (%d bytes)", short(name.text), size)
-    return from and info .. " from " .. from or info
+    return string.format("FILE %s (%d bytes)%s", short(name.text), size, sender)
 end
 
 -- The server's frames: `[TAG]:...`, a message `<name>: <text>`, or a file.
@@ -538,12 +539,19 @@ end
 -- bytes it needs (desegment_offset, desegment_len), and TCP calls again with them put together.
 ---------------------------------------------------------------------------------------------------
 
--- Adds one frame to the Info column; several in one segment are separated by " | ".
+-- Adds one frame to the Info column; several in one segment are separated by " | ". After 10,
+-- only their count grows: a flood puts hundreds of frames in a segment.
+local MAX_INFO_FRAMES = 10
 local function add_info(pinfo, index, text)
     if index == 1 then
         pinfo.cols.info:set(text)
-    else
+    elseif index <= MAX_INFO_FRAMES then
         pinfo.cols.info:append(" | " .. text)
+    else
+        if index == MAX_INFO_FRAMES + 1 then
+            pinfo.private.chat_info = tostring(pinfo.cols.info)
+        end
+        pinfo.cols.info:set(string.format("%s | ... (%d frames)", pinfo.private.chat_info, index))
     end
 end
 
