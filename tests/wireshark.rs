@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use common::TestClient;
 use common::binaries::{ClientProcess, FakePeer, FakeServer, ServerProcess, TestDir};
-use common::capture::{Capture, tshark, wireshark_or_skip};
+use common::capture::{Capture, netcat_or_skip, tshark, wireshark_or_skip};
 
 /// One packet as tshark decodes it: its ports, its frames as `kind: Info text`, and how many TCP
 /// segments were put together for it (none when it needed no reassembly).
@@ -707,4 +707,205 @@ fn the_dissector_raises_no_lua_error_and_marks_no_packet_malformed() {
         &["frame.number", "_ws.expert.message"],
     );
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+// The lab guide, docs/LAB.md: its blocks marked `<!-- lab-test -->` are run here, and what they
+// print is compared with what the guide shows.
+
+/// A block of the guide to run: the options of its server, and each command with the output the
+/// guide shows for it.
+struct GuideBlock {
+    line: usize,
+    server_args: Vec<String>,
+    steps: Vec<(String, Vec<String>)>,
+}
+
+/// The blocks of docs/LAB.md marked `<!-- lab-test -->` (or `<!-- lab-test: SERVER-OPTIONS -->`):
+/// a `console` block right below, with commands on `$ ` lines and their output after them.
+fn guide_blocks() -> Vec<GuideBlock> {
+    let guide = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LAB.md"))
+        .expect("read docs/LAB.md");
+    let lines: Vec<&str> = guide.lines().collect();
+    let mut blocks = Vec::new();
+    for (at, line) in lines.iter().enumerate() {
+        let Some(marker) = line.strip_prefix("<!-- lab-test") else {
+            continue;
+        };
+        let args = marker
+            .trim_end_matches("-->")
+            .trim()
+            .trim_start_matches(':');
+        assert_eq!(
+            lines.get(at + 1).copied(),
+            Some("```console"),
+            "docs/LAB.md:{}: a lab-test marker must be right above a ```console block",
+            at + 1
+        );
+        let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+        for line in lines[at + 2..].iter().take_while(|line| **line != "```") {
+            match line.strip_prefix("$ ") {
+                Some(command) => steps.push((command.to_owned(), Vec::new())),
+                None => steps
+                    .last_mut()
+                    .expect("a block starts with a command")
+                    .1
+                    .push(line.to_string()),
+            }
+        }
+        blocks.push(GuideBlock {
+            line: at + 1,
+            server_args: args.split_whitespace().map(str::to_owned).collect(),
+            steps,
+        });
+    }
+    blocks
+}
+
+/// What is compared of an output. Times are left out (`real 0m3.507s`), and so are client
+/// ports and how frames were cut into packets: the lines `SRC-PORT<TAB>DST-PORT<TAB>Info` of
+/// `-T fields -e tcp.srcport -e tcp.dstport -e _ws.col.Info` become, per direction, the list of
+/// frames it carried (Info texts joined by " | "), the client ports numbered in order of
+/// appearance. Everything else is compared line by line.
+fn comparable(output: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut clients: Vec<String> = Vec::new();
+    let mut directions: Vec<(String, Vec<String>)> = Vec::new();
+    for line in output {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let is_port =
+            |s: &str| !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit());
+        if fields.len() == 3 && is_port(fields[0]) && is_port(fields[1]) {
+            let mut name = |port: &str| {
+                if port == "12345" {
+                    return "server".to_owned();
+                }
+                if !clients.iter().any(|c| c == port) {
+                    clients.push(port.to_owned());
+                }
+                let n = clients.iter().position(|c| c == port).unwrap() + 1;
+                format!("client {n}")
+            };
+            let direction = format!("{} -> {}", name(fields[0]), name(fields[1]));
+            let frames = fields[2].split(" | ").map(str::to_owned);
+            match directions.iter_mut().find(|(d, _)| *d == direction) {
+                Some((_, list)) => list.extend(frames),
+                None => directions.push((direction, frames.collect())),
+            }
+            continue;
+        }
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|word| {
+                let time = word.trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '\t');
+                let is_time = time.ends_with('s')
+                    && time.contains('m')
+                    && time[..time.len() - 1]
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == 'm' || c == '.');
+                if is_time {
+                    "<time>".to_owned()
+                } else {
+                    word.to_owned()
+                }
+            })
+            .collect();
+        lines.push(words.join(" "));
+    }
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    directions.sort();
+    for (direction, frames) in directions {
+        lines.extend(
+            frames
+                .into_iter()
+                .map(|frame| format!("{direction}: {frame}")),
+        );
+    }
+    lines
+}
+
+/// Runs one block of the guide on a server of its own, capturing its port as the guide asks
+/// the reader to (dumpcap started before, stopped before the first tshark). Returns what
+/// differs from the guide.
+fn run_guide_block(block: &GuideBlock) -> Result<(), String> {
+    let args: Vec<&str> = block.server_args.iter().map(String::as_str).collect();
+    let server = ServerProcess::start(&args);
+    let port = server.addr.port().to_string();
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("lab-{}.pcapng", block.line));
+    let path_text = path.to_str().unwrap().to_owned();
+    let mut capture = Some(Capture::start(&path, &[server.addr.port()]));
+    let mut differences = Vec::new();
+    for (command, shown) in &block.steps {
+        let mut command = command
+            .replace("12345", &port)
+            .replace("/tmp/lab.pcapng", &path_text);
+        if let Some(rest) = command.strip_prefix("tshark ") {
+            if let Some(capture) = capture.take() {
+                capture.stop();
+            }
+            // What port 12345 gets from the dissector, Decode As gives to the test's port.
+            command = format!("tshark -d tcp.port=={port},chat {rest}");
+        }
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("{{ {command}\n}} 2>&1"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("LC_ALL", "C")
+            .output()
+            .expect("run bash");
+        let printed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|line| !line.starts_with("Running as user \"root\""))
+            .map(|line| {
+                line.replace(&port, "12345")
+                    .replace(&path_text, "/tmp/lab.pcapng")
+            })
+            .collect();
+        let (got, expected) = (comparable(&printed), comparable(shown));
+        if got != expected {
+            differences.push(format!(
+                "docs/LAB.md:{}: `{}` printed:\n{}\n  compared as {got:#?}\n  the guide shows {expected:#?}",
+                block.line,
+                command,
+                printed.join("\n")
+            ));
+        }
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(differences.join("\n\n"))
+    }
+}
+
+#[test]
+fn the_lab_guides_commands_print_what_the_guide_shows() {
+    if !wireshark_or_skip() || !netcat_or_skip() {
+        return;
+    }
+    let blocks = guide_blocks();
+    assert!(
+        blocks.len() >= 8,
+        "docs/LAB.md has {} blocks marked lab-test",
+        blocks.len()
+    );
+    // Each block has a server of its own: they run side by side.
+    let results: Vec<Result<(), String>> = thread::scope(|scope| {
+        let running: Vec<_> = blocks
+            .iter()
+            .map(|block| scope.spawn(|| run_guide_block(block)))
+            .collect();
+        running
+            .into_iter()
+            .zip(&blocks)
+            .map(|(run, block)| {
+                run.join().unwrap_or_else(|_| {
+                    Err(format!("docs/LAB.md:{}: the block panicked", block.line))
+                })
+            })
+            .collect()
+    });
+    let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -47,6 +47,31 @@ pub fn wireshark_or_skip() -> bool {
     }
 }
 
+/// True when netcat is OpenBSD's (`-q`, `-s`, as the lab guide uses it), besides
+/// [`wireshark_or_skip`]. Otherwise says so in one line, or panics under CI.
+pub fn netcat_or_skip() -> bool {
+    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
+    let checked = CHECKED.get_or_init(|| match Command::new("nc").arg("-h").output() {
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("OpenBSD netcat") => Ok(()),
+        Ok(_) => Err("nc is not OpenBSD's netcat".to_owned()),
+        Err(e) => Err(format!("nc cannot be run ({e})")),
+    });
+    match checked {
+        Ok(()) => true,
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("CI must run the lab guide test, but {why}")
+        }
+        Err(why) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "tests/wireshark.rs: the lab guide test was skipped: {why} \
+                 (apt-get install netcat-openbsd; with CI set this is an error)"
+            );
+            false
+        }
+    }
+}
+
 fn check_tools() -> Result<(), String> {
     for tool in ["tshark", "dumpcap"] {
         match Command::new(tool).arg("--version").output() {
