@@ -166,9 +166,10 @@ impl Capture {
         // comes out.
         let deadline = Instant::now() + TIMEOUT;
         while !capture.mark(b"chat-capture-start", Duration::from_millis(500)) {
+            let exited = capture.child.try_wait().ok().flatten();
             assert!(
-                Instant::now() < deadline,
-                "dumpcap does not capture: {:?}",
+                exited.is_none() && Instant::now() < deadline,
+                "dumpcap does not capture ({exited:?}): {:?}",
                 capture.stderr.try_iter().collect::<Vec<_>>()
             );
         }
