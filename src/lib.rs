@@ -6,6 +6,11 @@
 
 #![forbid(unsafe_code)]
 
+/// Where the server listens and the client connects unless told otherwise.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// The chat port unless told otherwise.
+pub const DEFAULT_PORT: u16 = 12345;
+
 pub mod client;
 pub mod protocol;
 pub mod server;

@@ -10,12 +10,14 @@ mod common;
 
 use std::fs;
 
-use common::binaries::{Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir};
+use common::binaries::{
+    Chat, ClientProcess, DOWNLOADS, FILES_ON, FILES_ON_ANSWER, FakeServer, TestDir,
+};
 
 const GREETING: &str = "[INFO]:Welcome to chat. Please enter your username.";
 const GREETING_SHOWN: &str = "[INFO] Welcome to chat. Please enter your username.\n";
-const JOINED_AS_ALICE: &str =
-    "[INFO] Joined as alice. Type a message, /file PATH to send a file, exit to leave.\n";
+const JOINED_AS_ALICE: &str = "[INFO] Joined as alice. Type a message, /file PATH to send a file, /help for more, \
+     exit to leave.\n";
 const PROMPT: &str = "Enter your username: ";
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
 
@@ -98,6 +100,48 @@ fn refused_name_option_is_asked_for_on_stdin() {
     client.expect(&format!("[ERROR] username 'alice' is taken\n{PROMPT}"));
     client.type_line("bob");
     peer.expect_line("bob");
+}
+
+#[test]
+fn files_on_is_sent_right_after_the_welcome_and_its_answer_not_shown() {
+    let mut chat = Chat::connect("files_on_after_welcome", &["--name", "alice"]);
+    chat.peer.send_line(GREETING);
+    chat.peer.expect_line("alice");
+    chat.peer.send_line("[WELCOME]:alice\n[USERS]:alice");
+    chat.peer.expect_line(FILES_ON);
+    chat.peer.send_line(FILES_ON_ANSWER);
+    chat.peer.send_line("bob: hi");
+    chat.client.expect("[INFO] Online: alice\nbob: hi\n");
+    chat.client.type_line("exit");
+    chat.peer.expect_line("exit");
+    chat.peer.close();
+    assert!(chat.client.finish().0.success());
+    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    assert!(!log.contains("files on"), "{log}");
+}
+
+#[test]
+fn files_off_typed_by_the_user_is_sent_and_its_answer_shown() {
+    let mut chat = join_as_alice("files_off_typed", &[]);
+    chat.client.type_line("/files off");
+    chat.peer.expect_line("/files off");
+    chat.peer
+        .send_line("[INFO]:files off: you will only be told of shared files");
+    chat.client
+        .expect("[INFO] files off: you will only be told of shared files\n");
+}
+
+#[test]
+fn an_error_in_answer_to_files_on_is_shown() {
+    let mut chat = Chat::connect("files_on_error_shown", &["--name", "alice"]);
+    chat.peer.welcome_without_files("alice");
+    chat.peer.expect_line(FILES_ON);
+    chat.peer
+        .send_line("[ERROR]:unknown command /files (try /help)");
+    chat.client
+        .expect("[ERROR] unknown command /files (try /help)\n");
+    chat.client.type_line("hi");
+    chat.peer.expect_line("hi");
 }
 
 #[test]
@@ -386,11 +430,55 @@ fn help_lists_every_option_and_its_default() {
         "--log FILE",
         "(default chat_log.txt)",
         "--no-log",
+        "--color WHEN",
+        "(default auto)",
+        "NO_COLOR",
+        "--timestamps",
+        "HH:MM in UTC",
         "-h, --help",
         "-V, --version",
     ] {
         assert!(help.contains(text), "{text:?} missing from:\n{help}");
     }
+}
+
+#[test]
+fn help_says_the_commands_and_what_is_shown() {
+    let dir = TestDir::new("help_says_commands");
+    let mut client = ClientProcess::start(&dir, &["--help"]);
+    assert!(client.finish().0.success());
+    let help = client.shown();
+    for text in [
+        "/users",
+        "/msg NAME TEXT",
+        "-> NAME: TEXT",
+        "/help",
+        "/file PATH",
+        "//text",
+        "exit",
+        "Any other line starting with / is sent as typed",
+        "[PM] alice: hi",
+        "[history 2026-12-01 10:37 UTC] alice: hi",
+        "[NOTICE] text",
+        "over 1 MiB",
+        "(percent, MB/s)",
+        ".received_<name>.<pid>-<n>.part",
+        "plain text",
+    ] {
+        assert!(help.contains(text), "{text:?} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn bad_color_exits_with_status_2() {
+    let dir = TestDir::new("bad_color");
+    let mut client = ClientProcess::start(&dir, &["--color", "sometimes"]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.starts_with("chat-client: bad --color 'sometimes': expected auto, always or never"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -434,4 +522,56 @@ fn dotted_file_name_is_saved_inside_downloads() {
     chat.client
         .expect("[Notification] Received file: received_..hidden (from bob)\n");
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_..hidden"]);
+}
+
+#[test]
+fn file_command_refuses_an_invisible_name_and_shows_it_escaped() {
+    let mut chat = join_as_alice("file_command_invisible_name", &[]);
+    chat.client.type_line("/file x\u{202e}txt.exe");
+    chat.client.expect(
+        "[ERROR] cannot send 'x\\u{202e}txt.exe': bad file name: \
+         it contains the invisible character U+202E\n",
+    );
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+    assert!(!chat.client.shown().contains('\u{202e}'));
+}
+
+#[test]
+fn next_run_removes_only_the_temporaries_a_killed_client_left() {
+    let dir = TestDir::new("stale_temporaries");
+    let downloads = dir.join(DOWNLOADS);
+    fs::create_dir_all(&downloads).unwrap();
+    // A process that has ended: its id names no running process (until it is reused).
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    ended.wait().unwrap();
+    let dead = ended.id();
+    let live = std::process::id(); // this test is running
+    let stale = format!(".received_notes.txt.{dead}-0.part");
+    let kept = [
+        format!(".received_notes.txt.{live}-0.part"),
+        format!("received_notes.txt.{dead}-0.part"),
+        format!(".received_notes.txt.{dead}-0.partial"),
+        ".received_notes.txt.part".to_owned(),
+        "received_notes.txt".to_owned(),
+    ];
+    for name in kept.iter().chain([&stale]) {
+        fs::write(downloads.join(name), b"half a file").unwrap();
+    }
+    // A folder with a temporary's name is not a temporary.
+    let folder = format!(".received_dir.{dead}-1.part");
+    fs::create_dir(downloads.join(&folder)).unwrap();
+
+    let server = FakeServer::start();
+    let port = server.port();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--downloads", DOWNLOADS]);
+    // The client cleans up before it connects.
+    let mut peer = server.accept();
+
+    let mut expected: Vec<String> = kept.to_vec();
+    expected.push(folder);
+    expected.sort();
+    assert_eq!(dir.entries(DOWNLOADS), expected);
+    peer.close();
+    client.finish();
 }

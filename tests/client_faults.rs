@@ -334,7 +334,7 @@ fn endless_line_is_refused_once_in_bounded_memory() {
     let sampled = chat.pump_repeated(b'a', TWICE_THE_BOUND);
     chat.peer.send(b"\nbob: after the long line\n");
     chat.client.expect(&format!(
-        "{REFUSED}line too long\nbob: after the long line\n"
+        "{REFUSED}line too long (the limit is 65536 bytes)\nbob: after the long line\n"
     ));
     assert_eq!(chat.client.shown().matches("line too long").count(), 1);
     chat.assert_memory_bounded(sampled);
@@ -461,4 +461,50 @@ fn longest_file_name_is_saved_inside_downloads() {
         chat.dir.entries(DOWNLOADS),
         [format!("received_{stem}-1.txt"), format!("received_{name}")]
     );
+}
+
+#[test]
+fn file_names_with_invisible_characters_are_refused_and_nothing_is_written() {
+    let mut chat = join_as_alice("names_invisible");
+    let invisible =
+        |code: &str| format!("bad file name: it contains the invisible character {code}");
+    let cases = [
+        // Shown as received_exe.txt by a terminal that reorders right-to-left text.
+        ("\u{202e}txt.exe", invisible("U+202E")),
+        ("a\u{2066}b.txt", invisible("U+2066")),
+        ("zero\u{200b}width", invisible("U+200B")),
+        ("\u{feff}bom", invisible("U+FEFF")),
+        ("two\u{2028}lines", invisible("U+2028")),
+    ];
+    let mut expected = String::new();
+    for (name, why) in &cases {
+        chat.peer.send(&file_frame("eve", name, b"abc"));
+        expected.push_str(&format!("{REFUSED}{why}\n"));
+    }
+    chat.peer.send_line("[JOIN]:bob");
+    expected.push_str("bob has joined the chat room.\n");
+    chat.client.expect(&expected);
+    assert_eq!(chat.dir.tree(), ["chat_log.txt"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text that reorders what follows it
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn bidi_overrides_and_isolates_in_a_message_end_with_its_line() {
+    let mut chat = join_as_alice("bidi_closed");
+    // An override, an embedding and an isolate left open, then one the sender closed itself.
+    chat.peer
+        .send_line("eve: \u{202e}gnp.exe\u{2067}x\u{202b}y");
+    chat.peer.send_line("eve: \u{2067}closed\u{2069} ok");
+    let shown = "eve: \u{202e}gnp.exe\u{2067}x\u{202b}y\u{202c}\u{2069}\u{202c}\n\
+                 eve: \u{2067}closed\u{2069} ok\n";
+    chat.client.expect(shown);
+    chat.client.type_line("exit");
+    chat.peer.expect_line("exit");
+    chat.peer.close();
+    assert!(chat.client.finish().0.success());
+    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    assert!(log.ends_with(shown), "{log:?}");
 }

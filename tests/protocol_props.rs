@@ -6,7 +6,8 @@
 //! (the `fuzz/` crate) runs the same checks on hostile bytes under libFuzzer, for longer.
 
 use chat::protocol::{
-    ClientFrame, ClientFrameDecoder, END_MARKER, FILE_TAG, ServerFrame, ServerFrameDecoder,
+    ClientFrame, ClientFrameDecoder, Command, END_MARKER, FILE_TAG, ServerFrame,
+    ServerFrameDecoder, is_invisible,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -48,7 +49,7 @@ fn username() -> impl Strategy<Value = String> {
 
 fn file_name() -> impl Strategy<Value = String> {
     let name_char = text_char().prop_filter("not a file name character", |c| {
-        !matches!(c, '/' | '\\' | ':') && !c.is_control()
+        !matches!(c, '/' | '\\' | ':') && !c.is_control() && !is_invisible(*c)
     });
     vec(name_char, 1..=40)
         .prop_map(String::from_iter)
@@ -69,6 +70,26 @@ fn file_data() -> impl Strategy<Value = Vec<u8>> {
     vec(piece, 0..12).prop_map(|pieces| pieces.concat())
 }
 
+/// A command, as `Command::parse` hands it out: a `/msg` text never starts with a space (the
+/// spaces after NAME separate it), and an unknown command is a line no known command takes.
+fn command() -> impl Strategy<Value = Command> {
+    let msg_text = text(60).prop_filter("no text after the spaces", |text| {
+        !text.is_empty() && !text.starts_with(' ')
+    });
+    let unknown = text(40)
+        .prop_map(|rest| format!("/{rest}"))
+        .prop_filter("a known command or an escaped message", |line| {
+            matches!(Command::parse(line), Some(Ok(Command::Unknown(_))))
+        });
+    prop_oneof![
+        Just(Command::Users),
+        Just(Command::Help),
+        any::<bool>().prop_map(Command::Files),
+        (username(), msg_text).prop_map(|(to, text)| Command::Msg { to, text }),
+        unknown.prop_map(Command::Unknown),
+    ]
+}
+
 /// A client frame and one way a client may put it on the wire: `encode()`, the same with CR LF
 /// line ends (telnet), or for a file of text lines the text form netcat users type.
 fn client_frame_on_the_wire() -> impl Strategy<Value = (ClientFrame, Vec<u8>)> {
@@ -77,6 +98,7 @@ fn client_frame_on_the_wire() -> impl Strategy<Value = (ClientFrame, Vec<u8>)> {
     });
     let line_frame = prop_oneof![
         message.prop_map(ClientFrame::Text),
+        command().prop_map(ClientFrame::Command),
         Just(ClientFrame::Empty),
         Just(ClientFrame::Exit),
     ];
@@ -120,6 +142,13 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
         username().prop_map(ServerFrame::Welcome),
         vec(username(), 0..6).prop_map(ServerFrame::Users),
         (username(), text(80)).prop_map(|(from, text)| ServerFrame::Message { from, text }),
+        (username(), text(80)).prop_map(|(from, text)| ServerFrame::Private { from, text }),
+        (any::<u64>(), username(), text(80)).prop_map(|(at, from, text)| ServerFrame::History {
+            at,
+            from,
+            text
+        }),
+        text(80).prop_map(ServerFrame::Notice),
         username().prop_map(ServerFrame::Join),
         username().prop_map(ServerFrame::Leave),
         (username(), file_name(), file_data()).prop_map(|(from, name, data)| ServerFrame::File {
@@ -155,6 +184,13 @@ fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
         1 => username().prop_map(String::into_bytes),
         1 => Just(b": ".to_vec()),
         1 => Just(b"[USERS]:".to_vec()),
+        1 => Just(b"[PM]:".to_vec()),
+        1 => Just(b"[HISTORY]:".to_vec()),
+        1 => Just(b"[NOTICE]:".to_vec()),
+        2 => Just(b"/".to_vec()),
+        1 => Just(b"/msg ".to_vec()),
+        1 => Just(b"/users".to_vec()),
+        1 => Just(b"/files ".to_vec()),
         1 => Just(b"\xc3".to_vec()),
         1 => (0usize..=150).prop_map(|len| vec![b'x'; len]),
     ];
@@ -166,6 +202,9 @@ fn check_client_frame_sizes(frames: &Decoded<ClientFrame>) {
     for frame in frames.iter().flatten() {
         match frame {
             ClientFrame::Text(text) => assert!(text.len() <= SMALL_LINE, "{text:?}"),
+            ClientFrame::Command(command) => {
+                assert!(command.to_string().len() <= SMALL_LINE, "{command:?}");
+            }
             ClientFrame::File { data, .. } => assert!(data.len() as u64 <= SMALL_FILE),
             ClientFrame::Empty | ClientFrame::Exit => {}
         }

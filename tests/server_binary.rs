@@ -2,7 +2,9 @@
 
 mod common;
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, Ipv4Addr};
+use std::process::{Command, Stdio};
 
 use common::TestClient;
 use common::binaries::{SERVER, ServerProcess};
@@ -32,10 +34,15 @@ fn help_lists_every_option_with_its_default() {
         "--max-file-memory",
         "--idle-timeout",
         "--write-timeout",
+        "--file-timeout",
+        "--min-file-rate",
+        "--history",
         "--flood-burst",
         "--flood-rate",
         "--no-flood-limit",
         "--limit-loopback",
+        "--allow",
+        "--deny",
         "--help",
         "--version",
     ] {
@@ -47,12 +54,12 @@ fn help_lists_every_option_with_its_default() {
         "1024",
         "67108864",
         "4096",
-        "(default 30)",
-        "(default 16)",
-        "(default 268435456)",
-        "(default 1800)",
-        "(default 5)",
-        "(default 2)",
+        "default 30)",
+        "default 16)",
+        "default 268435456)",
+        "default 1800)",
+        "default 5)",
+        "default 2)",
     ] {
         assert!(
             help.contains(default),
@@ -81,6 +88,10 @@ fn bad_option_gives_one_line_and_the_usage_with_status_2() {
         &["--flood-burst", "0"],
         &["--max-per-ip", "0"],
         &["--idle-timeout", "soon"],
+        &["--allow", "10.0.0.0/33"],
+        &["--deny", "::1/129"],
+        &["--deny", "localhost"],
+        &["--allow", ""],
         &["extra"],
     ] {
         let out = run(args);
@@ -91,6 +102,35 @@ fn bad_option_gives_one_line_and_the_usage_with_status_2() {
         assert!(lines[0].starts_with("chat-server: "), "{stderr}");
         assert!(lines[1].starts_with("Usage: chat-server"), "{stderr}");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn argument_that_is_not_utf8_is_a_bad_command_line_not_a_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    for args in [
+        &[OsStr::from_bytes(b"\xff")][..],
+        &[OsStr::new("--log"), OsStr::from_bytes(b"chat\xff.log")],
+    ] {
+        let out = Command::new(SERVER).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("chat-server: "), "{stderr}");
+        assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    }
+}
+
+#[test]
+fn bad_cidr_says_which_option_and_why() {
+    let out = run(&["--deny", "127.0.0.1", "--allow", "10.0.0.0/33"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("chat-server: --allow: '10.0.0.0/33' is not an address or CIDR ("),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -115,11 +155,12 @@ fn three_lines_at_once(server: &ServerProcess) -> TestClient {
 
 #[test]
 fn limit_loopback_applies_the_flood_options() {
-    // One frame at once, then one every 1,000 s: bob gets alice's first line, not the third.
+    // Two frames at once (her name and her first line: flood control counts from the first
+    // byte), then one every 1,000 s: bob gets alice's first line, not the second.
     let server = ServerProcess::start(&[
         "--limit-loopback",
         "--flood-burst",
-        "1",
+        "2",
         "--flood-rate",
         "0.001",
     ]);
@@ -155,6 +196,7 @@ fn no_flood_limit_turns_flood_control_off() {
 fn netcat_style_session_works_against_the_binary() {
     let server = ServerProcess::start(&[]);
     let mut bob = TestClient::join(server.addr, "bob");
+    bob.take_files();
     // Typed by hand: CRLF line ends, an empty line, a text-form file.
     let mut nc = TestClient::connect(server.addr);
     nc.expect_prefix("[INFO]:");
@@ -203,4 +245,83 @@ fn log_option_appends_a_timestamped_transcript() {
         ]
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access rules (tests/server_access.rs has the rest, on the library)
+
+const TWO: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+const THREE: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs all of 127.0.0.0/8 on loopback"
+)]
+#[test]
+fn allow_and_deny_are_tried_in_the_order_given_across_both_options() {
+    // Taken in this order, 127.0.0.1 is allowed and the rest of 127/8 denied. All the allows
+    // first would let 127.0.0.2 in; all the denies first would refuse 127.0.0.1.
+    let server = ServerProcess::start(&[
+        "--allow",
+        "127.0.0.1",
+        "--deny",
+        "127.0.0.0/8",
+        "--allow",
+        "127.0.0.2",
+    ]);
+    TestClient::join(server.addr, "alice");
+    for source in [TWO, THREE] {
+        let mut refused = TestClient::connect_from(source, server.addr).unwrap();
+        refused.expect_line("[ERROR]:not allowed from your address");
+        refused.expect_closed();
+    }
+}
+
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs all of 127.0.0.0/8 on loopback"
+)]
+#[test]
+fn refused_connection_is_logged_once_with_its_address() {
+    let mut child = Command::new(SERVER)
+        .args(["--port", "0", "--deny", "127.0.0.2"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chat-server");
+    let mut hosting = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut hosting)
+        .unwrap();
+    let addr = hosting
+        .trim_end()
+        .strip_prefix("Hosting on ")
+        .unwrap_or_else(|| panic!("no 'Hosting on' in {hosting:?}"))
+        .parse()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let server = ServerProcess {
+        child,
+        addr,
+        console: None,
+        output: std::sync::mpsc::channel().1,
+        log: None,
+    };
+    // The server logs a refusal before it sends it: once the client has read it, it is logged.
+    for _ in 0..2 {
+        let mut refused = TestClient::connect_from(TWO, server.addr).unwrap();
+        refused.expect_line("[ERROR]:not allowed from your address");
+        refused.expect_closed();
+    }
+    TestClient::join(server.addr, "alice");
+    drop(server);
+    let mut log = String::new();
+    stderr.read_to_string(&mut log).unwrap();
+    let about_two: Vec<&str> = log.lines().filter(|l| l.contains("127.0.0.2")).collect();
+    assert_eq!(about_two.len(), 2, "one line per refused connection: {log}");
+    for line in about_two {
+        assert!(line.contains("not allowed"), "{line}");
+    }
 }

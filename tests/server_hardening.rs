@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -92,8 +91,10 @@ fn file_memory_config() -> Config {
 }
 
 #[test]
-fn a_file_that_does_not_fit_in_file_memory_waits_for_room() {
+fn a_file_that_does_not_fit_in_file_memory_is_refused_and_the_chat_goes_on() {
     let (server, [mut alice, mut bob, mut carol]) = alice_bob_and_carol(file_memory_config());
+    bob.take_files();
+    carol.take_files();
 
     // Alice announces a file of the whole budget and sends half of it: the budget is taken.
     let big: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
@@ -102,40 +103,34 @@ fn a_file_that_does_not_fit_in_file_memory_waits_for_room() {
     alice.send(&frame[..half]);
     server.expect_file_memory_in_use(MIB);
 
-    // Bob's small file waits: carol gets nothing from him while alice's file holds the budget.
+    // Bob's small file does not fit: it is refused at once and skipped, and his chat message
+    // after it does not wait for alice's file.
     bob.send(&sized_file("small.txt", b"tiny"));
     bob.send_line("after my file");
-    carol
-        .stream
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let mut probe = [0u8; 1];
-    match carol.stream.peek(&mut probe) {
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-        other => panic!("carol got something while the budget was full: {other:?}"),
-    }
-    carol
-        .stream
-        .set_read_timeout(Some(common::TIMEOUT))
-        .unwrap();
+    let refusal = bob.expect_prefix("[ERROR]:");
+    assert!(refusal.contains("no room for files"), "{refusal}");
+    carol.expect_line("bob: after my file");
+    alice.expect_line("bob: after my file");
 
-    // Once alice's file is through, bob's follows, in the order it was sent.
+    // Once alice's file is through, bob can send his again.
     alice.send(&frame[half..]);
     carol.expect_file(&format!("[FILE]:alice:big.bin:{MIB}"), &big);
-    carol.expect_file("[FILE]:bob:small.txt:4", b"tiny");
-    carol.expect_line("bob: after my file");
     bob.expect_file(&format!("[FILE]:alice:big.bin:{MIB}"), &big);
+    server.expect_file_memory_in_use(0);
+    bob.send(&sized_file("small.txt", b"tiny"));
+    carol.expect_file("[FILE]:bob:small.txt:4", b"tiny");
 }
 
 #[test]
 fn file_memory_is_given_back_once_every_receiver_has_the_file() {
     let (server, mut alice, mut bob) = alice_and_bob(file_memory_config());
+    bob.take_files();
     let data = vec![7u8; 300_000];
     for i in 0..5 {
         alice.send(&sized_file(&format!("f{i}.bin"), &data));
         bob.expect_file(&format!("[FILE]:alice:f{i}.bin:300000"), &data);
     }
-    // A text-form file reserves the largest size at its header and gives back the rest.
+    // A text-form file is reserved as it grows, and gives back what it did not need.
     alice.send(b"[FILE]:notes.txt\nline one\n<END>\n");
     bob.expect_file("[FILE]:alice:notes.txt:9", b"line one\n");
     server.expect_file_memory_in_use(0);
@@ -166,6 +161,8 @@ fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
         max_file_memory: 16 * MIB,
         ..Config::default()
     });
+    bob.take_files();
+    carol.take_files();
 
     let data: Vec<u8> = (0..16 * MIB).map(|i| (i % 253) as u8).collect();
     let header = format!("[FILE]:alice:big.bin:{}", 16 * MIB);
@@ -177,4 +174,40 @@ fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
     // Bob reads at last, and gets both: a file counts for its header in the queue, not its bytes.
     bob.expect_file(&header, &data);
     bob.expect_line("alice: after the file");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A paced sender is told why
+
+fn paced_config() -> Config {
+    Config {
+        limit_loopback: true,
+        flood_limit: Some(FloodLimit {
+            burst: 3,
+            per_second: 20.0,
+        }),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_sender_slowed_down_is_told_once_why() {
+    let (_server, mut alice, mut bob) = alice_and_bob(paced_config());
+    // Her name took one token: two lines go at once, the third and after are paced.
+    alice.send(b"one\ntwo\nthree\nfour\nfive\n");
+    let notice = alice.expect_prefix("[INFO]:you are sending faster");
+    assert!(
+        notice.contains("3 lines at once, then 20 a second"),
+        "{notice}"
+    );
+    for line in ["one", "two", "three", "four", "five"] {
+        bob.expect_line(&format!("alice: {line}"));
+    }
+    // Told once per flood, not once per line.
+    alice.send(b"six\nseven\neight\n");
+    bob.expect_line("alice: six");
+    bob.expect_line("alice: seven");
+    bob.expect_line("alice: eight");
+    bob.send_line("done");
+    alice.expect_line("bob: done");
 }

@@ -69,7 +69,8 @@ fn cast(test: &str) -> Cast {
     let mut bob = join(&server, &bob_dir, "bob");
     bob.expect("[INFO] Online: alice, bob\n");
     alice.expect("bob has joined the chat room.\n");
-    let carol = TestClient::join(server.addr, "carol");
+    let mut carol = TestClient::join(server.addr, "carol");
+    carol.take_files();
     alice.expect("carol has joined the chat room.\n");
     bob.expect("carol has joined the chat room.\n");
     Cast {

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chat::client::{self, Config};
+use chat::client::{self, ColorChoice, Config};
 use getopts::Options;
 
 /// What the command line asks for.
@@ -88,14 +88,53 @@ fn options() -> Options {
             "FILE",
         )
         .optflag("", "no-log", "write no chat log")
+        .optopt(
+            "",
+            "color",
+            &format!(
+                "colour names, errors and notices: auto (when stdout is a terminal and NO_COLOR \
+                 is not set), always or never (default {}); never in the chat log",
+                defaults.color
+            ),
+            "WHEN",
+        )
+        .optflag(
+            "",
+            "timestamps",
+            "show the time before each line, HH:MM in UTC (std knows no time zones); \
+             in the chat log too",
+        )
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
     options
 }
 
 fn usage(options: &Options) -> String {
-    options.usage("Usage: chat-client [options]\n\nA terminal client for the chat server.")
+    options.usage(USAGE)
 }
+
+/// What `--help` says before the options: the commands and what the client shows.
+const USAGE: &str = "\
+Usage: chat-client [options]
+
+A terminal client for the chat server. Once joined, a line is a message for everyone, or one of
+these commands:
+    /users             who is online
+    /msg NAME TEXT     a private message for NAME alone, shown here as -> NAME: TEXT
+    /help              the client's commands, then the server's
+    /file PATH         send a file to everyone
+    //text             send a message that starts with /
+    exit               leave (the end of input does too)
+Any other line starting with / is sent as typed, and the server answers it.
+
+A private message shows as [PM] alice: hi, a message sent before you joined as
+[history 2026-12-01 10:37 UTC] alice: hi (UTC), a notice from the server's operator as
+[NOTICE] text. While a file over 1 MiB is sent or received, stderr shows its progress
+(percent, MB/s) when it is a terminal. Received files are saved as received_<name> in
+--downloads, complete or not at all; at start the client removes the temporaries
+(.received_<name>.<pid>-<n>.part) a killed client left there once their process is gone
+(on Linux; elsewhere once they are a day old).
+Everything shown is appended to the chat log as plain text.";
 
 /// Turns the arguments into a command; the error is one line for a person.
 fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Command, String> {
@@ -133,5 +172,9 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         (None, true) => config.log = None,
         (None, false) => {}
     }
+    if let Some(color) = matches.opt_str("color") {
+        config.color = color.parse::<ColorChoice>()?;
+    }
+    config.timestamps = matches.opt_present("timestamps");
     Ok(Command::Run(config))
 }

@@ -79,33 +79,70 @@ impl Drop for TestDir {
 pub struct ServerProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// Its console's input, when started with [`with_console`](Self::with_console).
+    pub console: Option<ChildStdin>,
+    /// What it printed on standard output after the `Hosting on` line, line by line.
+    pub output: mpsc::Receiver<String>,
+    /// Its log (standard error), line by line, when started with [`logging`](Self::logging).
+    pub log: Option<mpsc::Receiver<String>>,
 }
 
 impl ServerProcess {
-    /// Starts the server on a free port with `args`, and waits for its `Hosting on` line.
+    /// Starts the server on a free port with `args`, and waits for its `Hosting on` line. Its
+    /// standard input is empty and not a terminal: the console ends at once, the server serves.
     pub fn start(args: &[&str]) -> ServerProcess {
-        ServerProcess::start_with_env(args, &[])
+        ServerProcess::spawn(args, &[], Stdio::null())
+    }
+
+    /// As [`start`](Self::start), keeping its log (at the default level) in `log`.
+    pub fn logging(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(args, &[("CHAT_TEST_KEEP_LOG", "1")], Stdio::null())
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
     /// `GLIBC_TUNABLES`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::spawn(args, env, Stdio::null())
+    }
+
+    /// As [`start`](Self::start), with its console's input kept open in `console`.
+    pub fn with_console(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(args, &[], Stdio::piped())
+    }
+
+    fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ServerProcess {
+        let keep_log = env.iter().any(|(name, _)| *name == "CHAT_TEST_KEEP_LOG");
         let mut child = Command::new(SERVER)
             .args(["--port", "0"])
             .args(args)
             .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
+            .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if keep_log {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("start chat-server");
+        let log = child.stderr.take().map(|stderr| {
+            let (tx, log) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            log
+        });
         let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
+        let (tx, output) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let _ = tx.send(line);
             }
         });
-        let line = rx
+        let line = output
             .recv_timeout(TIMEOUT)
             .expect("the server says where it hosts");
         let addr = line
@@ -114,7 +151,64 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("no 'Hosting on' in {line:?}"))
             .parse()
             .expect("a socket address");
-        ServerProcess { child, addr }
+        let console = child.stdin.take();
+        ServerProcess {
+            child,
+            addr,
+            console,
+            output,
+            log,
+        }
+    }
+
+    /// Types a line at the server's console.
+    pub fn type_line(&mut self, line: &str) {
+        let console = self.console.as_mut().expect("started with_console");
+        writeln!(console, "{line}").expect("type at the console");
+    }
+
+    /// The next line the server prints, waiting at most `TIMEOUT`.
+    pub fn next_output(&self) -> String {
+        self.output
+            .recv_timeout(TIMEOUT)
+            .expect("the server printed a line")
+    }
+
+    /// Reads the log until a line holding every one of `words` comes, at most `TIMEOUT`;
+    /// returns it.
+    pub fn expect_log(&self, words: &[&str]) -> String {
+        self.log_until(words).pop().unwrap()
+    }
+
+    /// Reads the log until a line holding every one of `words` comes, at most `TIMEOUT`;
+    /// returns every line read, that one last.
+    pub fn log_until(&self, words: &[&str]) -> Vec<String> {
+        let log = self.log.as_ref().expect("started logging");
+        let deadline = Instant::now() + TIMEOUT;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = log
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {words:?} in {lines:#?}"));
+            let found = words.iter().all(|word| line.contains(word));
+            lines.push(line);
+            if found {
+                return lines;
+            }
+        }
+    }
+
+    /// Waits, at most `TIMEOUT`, for the server to exit; returns its exit code.
+    pub fn wait_for_exit(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for chat-server") {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -139,10 +233,37 @@ pub struct ClientProcess {
 
 impl ClientProcess {
     pub fn start(dir: &TestDir, args: &[&str]) -> ClientProcess {
-        let mut child = Command::new(CLIENT)
-            .args(args)
+        let mut command = Command::new(CLIENT);
+        command.args(args);
+        ClientProcess::spawn(dir, command, &[])
+    }
+
+    /// As [`start`](Self::start), with `env` set and the client's stdin, stdout and stderr on a
+    /// pseudo-terminal: util-linux `script` runs it and copies the terminal's output to its own
+    /// stdout (stderr included, line ends as CR LF). For what the client does only on a terminal.
+    pub fn start_in_terminal(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> ClientProcess {
+        let quoted: Vec<String> = std::iter::once(CLIENT)
+            .chain(args.iter().copied())
+            .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+            .collect();
+        let mut command = Command::new("script");
+        command.args([
+            "--quiet",
+            "--return",
+            "--command",
+            &quoted.join(" "),
+            "/dev/null",
+        ]);
+        ClientProcess::spawn(dir, command, env)
+    }
+
+    fn spawn(dir: &TestDir, mut command: Command, env: &[(&str, &str)]) -> ClientProcess {
+        let mut child = command
             .current_dir(&dir.0)
             .env_remove("RUST_LOG")
+            // A test that wants it sets it; the tester's own must not change what is shown.
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -328,8 +449,17 @@ impl FakePeer {
         bytes
     }
 
-    /// Greets, reads the name the client sends, and welcomes it.
+    /// Greets, reads the name the client sends, welcomes it, and answers the `/files on` it
+    /// sends right after the welcome.
     pub fn welcome(&mut self, name: &str) {
+        self.welcome_without_files(name);
+        self.expect_line(FILES_ON);
+        self.send_line(FILES_ON_ANSWER);
+    }
+
+    /// Greets, reads the name the client sends, and welcomes it; the client's `/files on` is
+    /// left for the test to read.
+    pub fn welcome_without_files(&mut self, name: &str) {
         self.send_line("[INFO]:Welcome to chat. Please enter your username.");
         self.expect_line(name);
         self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
@@ -358,6 +488,12 @@ impl FakePeer {
     }
 }
 
+/// What `chat-client` sends right after `[WELCOME]`: it saves files, so it asks for them.
+pub const FILES_ON: &str = "/files on";
+/// The real server's answer to it (a fake server says the same).
+pub const FILES_ON_ANSWER: &str =
+    "[INFO]:files on: you will be sent the files others share (/files off to stop)";
+
 /// Where the client's downloads go in the tests with a fake server: deep enough that
 /// `../../../x` from it is still inside the test's folder.
 pub const DOWNLOADS: &str = "a/b/downloads";
@@ -374,12 +510,28 @@ impl Chat {
     /// Starts a client in a folder of its own with `--downloads DOWNLOADS` and `args`, and
     /// accepts its connection; nothing is said to it yet.
     pub fn connect(test: &str, args: &[&str]) -> Chat {
+        Chat::connect_with(test, args, ClientProcess::start)
+    }
+
+    /// As [`connect`](Self::connect), with the client on a pseudo-terminal and `env` set (see
+    /// [`ClientProcess::start_in_terminal`]).
+    pub fn connect_in_terminal(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
+        Chat::connect_with(test, args, |dir, args| {
+            ClientProcess::start_in_terminal(dir, args, env)
+        })
+    }
+
+    fn connect_with(
+        test: &str,
+        args: &[&str],
+        start: impl FnOnce(&TestDir, &[&str]) -> ClientProcess,
+    ) -> Chat {
         let dir = TestDir::new(test);
         let server = FakeServer::start();
         let port = server.port();
         let mut all_args = vec!["--port", &port, "--downloads", DOWNLOADS];
         all_args.extend_from_slice(args);
-        let client = ClientProcess::start(&dir, &all_args);
+        let client = start(&dir, &all_args);
         let peer = server.accept();
         Chat {
             client,

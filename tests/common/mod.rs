@@ -3,16 +3,27 @@
 #![allow(dead_code)] // each test file uses its own part of these helpers
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use chat::server::{self, Config, ServerHandle};
 
 pub mod binaries;
 pub mod capture;
+pub mod hostile;
 
 /// How long a test waits for something that should happen.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// This process's soft limit on open files, where the platform tells it (Linux's
+/// `/proc/self/limits`); a test that opens many connections sizes itself to it.
+pub fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
 
 /// A server running in this process; stopped when dropped.
 pub struct TestServer {
@@ -39,6 +50,14 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// The server's operator console.
+    pub fn console(&self) -> chat::server::Console {
+        self.handle
+            .as_ref()
+            .expect("the server is running")
+            .console()
+    }
+
     /// Bytes of files the server holds in memory now.
     pub fn file_memory_in_use(&self) -> u64 {
         let handle = self.handle.as_ref().expect("the server is running");
@@ -70,6 +89,11 @@ impl Drop for TestServer {
 /// Starts a real server on a free loopback port.
 pub fn start_server(config: Config) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    start_server_on(listener, config)
+}
+
+/// Starts a real server on `listener` (such as one on `[::1]`).
+pub fn start_server_on(listener: TcpListener, config: Config) -> TestServer {
     let handle = server::start(listener, config).expect("start the server");
     TestServer {
         addr: handle.local_addr(),
@@ -87,6 +111,22 @@ impl TestClient {
     /// Connects; the greeting is left unread.
     pub fn connect(addr: SocketAddr) -> TestClient {
         let stream = TcpStream::connect(addr).expect("connect to the server");
+        TestClient::from_stream(stream)
+    }
+
+    /// Connects from the local address `source` (such as 127.0.0.2: Linux routes all of
+    /// 127.0.0.0/8 to loopback); the greeting is left unread. std cannot bind a socket before
+    /// it connects, socket2 can.
+    pub fn connect_from(source: IpAddr, addr: SocketAddr) -> std::io::Result<TestClient> {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.bind(&SocketAddr::new(source, 0).into())?;
+        socket.connect(&addr.into())?;
+        Ok(TestClient::from_stream(socket.into()))
+    }
+
+    /// A test client on an already connected stream; the greeting is left unread.
+    pub fn from_stream(stream: TcpStream) -> TestClient {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         TestClient { stream, reader }
@@ -112,6 +152,13 @@ impl TestClient {
         client.expect_line(&format!("[WELCOME]:{name}"));
         client.expect_prefix("[USERS]:");
         client
+    }
+
+    /// Says `/files on`, so that the server sends this client the files others share, and
+    /// reads the answer.
+    pub fn take_files(&mut self) {
+        self.send_line("/files on");
+        self.expect_prefix("[INFO]:files on");
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
@@ -179,6 +226,21 @@ impl TestClient {
             "the bytes of {header:?} differ ({} bytes received)",
             got_data.len()
         );
+    }
+
+    /// Asserts that nothing arrives for a moment (300 ms): for what must not be sent at all.
+    /// Prefer a later frame that must come first, where there is one.
+    pub fn expect_nothing(&mut self) {
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut probe = [0u8; 1];
+        let got = self.stream.peek(&mut probe);
+        self.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        match got {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            other => panic!("expected nothing, got {other:?}: {:?}", self.read_line()),
+        }
     }
 
     /// Asserts that the server closes the connection with nothing more to say.

@@ -14,8 +14,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::conn::{Conn, about_ours, show, users_listed};
+use crate::readings::{MEASURED, own_cpu_seconds, proc_status, spent};
 use crate::report::{Rep, median};
-use crate::target::{Running, own_cpu_seconds, proc_status};
+use crate::target::Running;
 
 const JOIN_TIME: Duration = Duration::from_secs(300);
 const SETTLE_TIME: Duration = Duration::from_secs(120);
@@ -90,14 +91,22 @@ impl Idle {
     }
 }
 
-pub fn run(server: &mut Running, k: usize, tag: &str, fd_limit: u64) -> Result<Rep, String> {
+/// `fd_limit` is the bench's open-file limit, `None` where it cannot be read.
+pub fn run(
+    server: &mut Running,
+    k: usize,
+    tag: &str,
+    fd_limit: Option<u64>,
+) -> Result<Rep, String> {
     // The bench holds one descriptor per client; a server it started (with the same limit)
     // holds three: the socket and two clones, for its list and for the writer.
     let per_client = if server.pid().is_some() { 3 } else { 1 };
     let need = per_client * (k as u64 + 2) + 64;
-    if fd_limit < need {
+    if let Some(limit) = fd_limit
+        && limit < need
+    {
         return Err(format!(
-            "the open-file limit is {fd_limit}; {k} idle clients need about {need}"
+            "the open-file limit is {limit}; {k} idle clients need about {need}"
         ));
     }
     let pid = server.pid();
@@ -168,16 +177,18 @@ pub fn run(server: &mut Running, k: usize, tag: &str, fd_limit: u64) -> Result<R
             for key in ["rss_before_kib", "rss_after_kib", "kib_per_conn", "threads"] {
                 rep.missing(key);
             }
-            rep.human += "; server memory and threads not read (a server the bench did not start)";
+            let why = match pid {
+                None => "a server the bench did not start",
+                Some(_) if !MEASURED => "not measured on this platform",
+                Some(_) => "its /proc/PID/status could not be read",
+            };
+            rep.human += &format!("; server memory and threads not read ({why})");
         }
     }
     rep.figure("relay_ms", relay_ms, 3);
     rep.figure("relay_max_ms", relay_max_ms, 3);
-    rep.figure("bench_cpu_s", cpu_after - cpu_before, 3);
-    match (server_before, server_after) {
-        (Some(before), Some(after)) => rep.figure("server_cpu_s", after - before, 3),
-        _ => rep.missing("server_cpu_s"),
-    }
+    rep.figure_or_missing("bench_cpu_s", spent(cpu_before, cpu_after), 3);
+    rep.figure_or_missing("server_cpu_s", spent(server_before, server_after), 3);
     Ok(rep)
 }
 

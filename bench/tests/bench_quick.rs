@@ -1,5 +1,12 @@
 //! `chat-bench --quick` against the real server binary: every case runs and passes its
 //! correctness checks, so the bench never rots. Speed is never asserted here.
+//!
+//! The server is a binary of another package (`chat`), and cargo tells a test only where its
+//! own package's binaries are (`CARGO_BIN_EXE_*`). So the test asks the cargo that built it to
+//! build `chat-server` and to say where the executable is. Under `make test` (`cargo test
+//! --workspace`) the library's own tests have built it already and this is a quick no-op; run
+//! alone (`cargo test -p chat-bench` on a clean clone) it builds it. Cargo's answer holds
+//! whatever target directory the environment or the cargo config chooses.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -7,7 +14,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 const BENCH: &str = env!("CARGO_BIN_EXE_chat-bench");
-const SERVER: &str = env!("CARGO_BIN_EXE_chat-server");
+/// The workspace's root manifest, whose package `chat` holds `chat-server`.
+const ROOT_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
 /// The quick run takes a few seconds; its own waits are bounded well inside this.
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -40,9 +48,32 @@ fn bench(args: &[&str]) -> (Option<i32>, String) {
     (status.code(), reader.join().unwrap())
 }
 
+/// Builds `chat-server` (debug: speed does not matter here) and returns its path.
+fn server() -> String {
+    let output = Command::new(env!("CARGO"))
+        .args(["build", "--package", "chat", "--bin", "chat-server"])
+        .args(["--manifest-path", ROOT_MANIFEST])
+        // One JSON object a line on stdout; the compiler's messages stay on stderr as text.
+        .arg("--message-format=json-render-diagnostics")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cargo build");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "cargo build failed:\n{stderr}");
+    // The line of the chat-server artifact has `"executable":"<path>"`.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path = stdout
+        .lines()
+        .filter(|line| line.contains(r#""name":"chat-server""#))
+        .find_map(|line| line.split(r#""executable":""#).nth(1)?.split('"').next())
+        .unwrap_or_else(|| panic!("cargo did not say where chat-server is:\n{stdout}"));
+    path.to_string()
+}
+
 #[test]
 fn quick_bench_runs_every_case_and_its_checks_pass() {
-    let (code, stdout) = bench(&["--quick", "--server", SERVER]);
+    let server = server();
+    let (code, stdout) = bench(&["--quick", "--server", &server]);
     assert_eq!(code, Some(0), "chat-bench failed:\n{stdout}");
     for case in ["fanout", "latency", "idle", "file"] {
         let passed = stdout

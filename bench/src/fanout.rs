@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use crate::conn::{Conn, number, show};
 use crate::gate::Gate;
+use crate::readings::{own_cpu_seconds, spent};
 use crate::report::Rep;
-use crate::target::{Running, own_cpu_seconds};
+use crate::target::Running;
 
 /// How long joining may take, and then the burst.
 const JOIN_TIME: Duration = Duration::from_secs(120);
@@ -76,7 +77,6 @@ pub fn run(server: &Running, n: usize, m: usize, tag: &str) -> Result<Rep, Strin
 
     let deliveries = (n * m * (n - 1)) as f64;
     let rate = deliveries / secs;
-    let bench_cpu = cpu_after - cpu_before;
     let mut rep = Rep::new(format!(
         "{deliveries} deliveries in {:.1} ms = {:.2} M/s; all delivered once, in order, \
          in one order everywhere",
@@ -86,11 +86,12 @@ pub fn run(server: &Running, n: usize, m: usize, tag: &str) -> Result<Rep, Strin
     rep.figure("deliveries", deliveries, 0);
     rep.figure("secs", secs, 4);
     rep.figure("deliveries_per_sec", rate, 0);
-    rep.figure("bench_cpu_s", bench_cpu, 3);
-    match (server_before, server_after) {
-        (Some(before), Some(after)) => {
-            let server_cpu = after - before;
-            rep.figure("server_cpu_s", server_cpu, 3);
+    let bench_cpu = spent(cpu_before, cpu_after);
+    let server_cpu = spent(server_before, server_after);
+    rep.figure_or_missing("bench_cpu_s", bench_cpu, 3);
+    rep.figure_or_missing("server_cpu_s", server_cpu, 3);
+    match (bench_cpu, server_cpu) {
+        (Some(bench_cpu), Some(server_cpu)) => {
             rep.figure(
                 "bench_cpu_pct",
                 100.0 * bench_cpu / (bench_cpu + server_cpu),
@@ -102,10 +103,7 @@ pub fn run(server: &Running, n: usize, m: usize, tag: &str) -> Result<Rep, Strin
                 bench_cpu * 1e3
             );
         }
-        _ => {
-            rep.missing("server_cpu_s");
-            rep.missing("bench_cpu_pct");
-        }
+        _ => rep.missing("bench_cpu_pct"),
     }
     Ok(rep)
 }

@@ -1,9 +1,7 @@
 //! The server under test: a `chat-server` child the bench starts on port 0 (one per run, so each
-//! run begins from a fresh process), or a server someone else started (`--host/--port`). Also the
-//! few readings of a process the bench takes: CPU time, resident memory and threads (Linux only:
-//! `/proc` and three libc calls std already links).
+//! run begins from a fresh process), or a server someone else started (`--host/--port`). Only a
+//! server the bench started can be read (its CPU time, memory and threads: see readings.rs).
 
-use std::fs;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +10,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+
+use crate::readings;
 
 /// How long a started server has to say where it hosts.
 const STARTUP: Duration = Duration::from_secs(10);
@@ -60,7 +60,7 @@ impl Running {
 
     /// CPU time the server has used so far, in seconds, when the bench started it.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        self.pid().and_then(process_cpu_seconds)
+        self.pid().and_then(readings::process_cpu_seconds)
     }
 
     /// Kills a server the bench started (nothing for one it did not).
@@ -141,86 +141,4 @@ fn keep_warnings(stderr: impl std::io::Read, warnings: &Mutex<Vec<String>>) {
             }
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Readings of a process
-
-/// A field of `/proc/PID/status` in its unit (kB for memory), e.g. `VmRSS` or `Threads`.
-pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| {
-        let value = line.strip_prefix(field)?.strip_prefix(':')?;
-        value.split_whitespace().next()?.parse().ok()
-    })
-}
-
-/// CPU time (user + system, all threads, ended ones too) of this process, in seconds.
-pub fn own_cpu_seconds() -> f64 {
-    cpu_clock_seconds(CLOCK_PROCESS_CPUTIME_ID).unwrap_or(0.0)
-}
-
-/// CPU time of another process, in seconds, from its kernel CPU clock (exact to the ns, unlike
-/// the 10 ms ticks of `/proc/PID/stat`: a burst may last only tens of ms).
-pub fn process_cpu_seconds(pid: u32) -> Option<f64> {
-    let mut clock = 0;
-    // SAFETY: `clock` is a valid place for the clock id; the call writes nothing else.
-    let status = unsafe { clock_getcpuclockid(pid as i32, &mut clock) };
-    if status != 0 {
-        return None;
-    }
-    cpu_clock_seconds(clock)
-}
-
-fn cpu_clock_seconds(clock: i32) -> Option<f64> {
-    let mut now = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `now` is a valid, writable timespec of the C layout.
-    let status = unsafe { clock_gettime(clock, &mut now) };
-    (status == 0).then(|| now.sec as f64 + now.nsec as f64 / 1e9)
-}
-
-/// Raises this process's open-file limit to its hard limit, and returns the new limit. Children
-/// started afterwards (the server) inherit it.
-pub fn raise_open_file_limit() -> u64 {
-    let mut limit = RLimit { cur: 0, max: 0 };
-    // SAFETY: `limit` is a valid, writable rlimit of the C layout.
-    if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
-        return 0;
-    }
-    if limit.cur < limit.max {
-        let raised = RLimit {
-            cur: limit.max,
-            max: limit.max,
-        };
-        // SAFETY: `raised` is a valid rlimit; the call only reads it.
-        if unsafe { setrlimit(RLIMIT_NOFILE, &raised) } == 0 {
-            return raised.cur;
-        }
-    }
-    limit.cur
-}
-
-// The C side: std links libc already, so declaring the few calls the bench needs is enough.
-// Layouts and constants are those of Linux on 64-bit targets.
-
-#[repr(C)]
-struct RLimit {
-    cur: u64,
-    max: u64,
-}
-
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-const RLIMIT_NOFILE: i32 = 7;
-const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-
-unsafe extern "C" {
-    fn getrlimit(resource: i32, limit: *mut RLimit) -> i32;
-    fn setrlimit(resource: i32, limit: *const RLimit) -> i32;
-    fn clock_getcpuclockid(pid: i32, clock: *mut i32) -> i32;
-    fn clock_gettime(clock: i32, now: *mut Timespec) -> i32;
 }

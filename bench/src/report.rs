@@ -26,6 +26,14 @@ impl Rep {
         self.fields.push((key, "n/a".into()));
     }
 
+    /// Adds a figure if it was taken, or says it is missing.
+    pub fn figure_or_missing(&mut self, key: &'static str, value: Option<f64>, decimals: usize) {
+        match value {
+            Some(value) => self.figure(key, value, decimals),
+            None => self.missing(key),
+        }
+    }
+
     /// The value of figure `key`, if it was taken.
     pub fn value(&self, key: &str) -> Option<f64> {
         let (_, value) = self.fields.iter().find(|(k, _)| *k == key)?;
@@ -44,7 +52,7 @@ pub struct Row {
     pub goal: Goal,
 }
 
-/// The target a figure should meet (issue 3), for the sizes the issue names.
+/// The target a figure should meet, at the sizes it is set for (docs/PERFORMANCE.md).
 #[derive(Clone, Copy)]
 pub enum Goal {
     None,

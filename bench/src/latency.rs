@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::conn::{Conn, number, show};
 use crate::gate::Gate;
+use crate::readings::{own_cpu_seconds, spent};
 use crate::report::{Rep, percentile};
-use crate::target::{Running, own_cpu_seconds};
+use crate::target::Running;
 
 const JOIN_TIME: Duration = Duration::from_secs(60);
 /// How long after the last send the receivers may still wait for it.
@@ -99,11 +100,8 @@ pub fn run(server: &Running, plan: &Plan, tag: &str) -> Result<Rep, String> {
     rep.figure("p99_us", f64::from(p99), 0);
     rep.figure("max_us", f64::from(max), 0);
     rep.figure("send_lag_max_us", lag as f64, 0);
-    rep.figure("bench_cpu_s", cpu_after - cpu_before, 3);
-    match (server_before, server_after) {
-        (Some(before), Some(after)) => rep.figure("server_cpu_s", after - before, 3),
-        _ => rep.missing("server_cpu_s"),
-    }
+    rep.figure_or_missing("bench_cpu_s", spent(cpu_before, cpu_after), 3);
+    rep.figure_or_missing("server_cpu_s", spent(server_before, server_after), 3);
     Ok(rep)
 }
 
