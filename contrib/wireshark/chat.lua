@@ -1,8 +1,8 @@
 -- chat.lua: a Wireshark dissector for chat/1, the protocol of chat-server and chat-client.
 --
 -- docs/PROTOCOL.md describes the wire exactly; this file shows it in Wireshark's packet list:
--- `JOIN bob`, `alice: hi`, `FILE notes.txt (11 bytes) from alice`, and fields to filter on,
--- such as `chat.user == "alice"` or `chat.frame == "file"`.
+-- `JOIN bob`, `alice: hi`, `PM alice -> bob: see you at 3`, `FILE notes.txt (11 bytes) from
+-- alice`, and fields to filter on, such as `chat.user == "alice"` or `chat.frame == "file"`.
 --
 -- Use it without installing anything:
 --     tshark -X lua_script:contrib/wireshark/chat.lua -r session.pcapng
@@ -23,10 +23,10 @@
 local chat = Proto("chat", "chat/1")
 
 ---------------------------------------------------------------------------------------------------
--- 1. Fields. `chat.frame` is the kind of frame: name, message, exit, file, empty (from a client);
--- info, welcome, users, join, leave, message, file, error (from the server); and the kinds other
--- issues are adding (see 6.): command, password, pm, history, notice, auth; unknown for a tag this
--- dissector does not know yet.
+-- 1. Fields. `chat.frame` is the kind of frame: name, message, command, exit, file, empty (from a
+-- client); info, welcome, users, history, join, leave, message, pm, notice, file, error (from the
+-- server); auth and password, the frames of user accounts, which another issue is adding (see
+-- 6.); unknown for a tag this dissector does not know.
 ---------------------------------------------------------------------------------------------------
 
 local f = {
@@ -40,11 +40,11 @@ local f = {
     file_size = ProtoField.uint64("chat.file.size", "File size", base.DEC),
     file_data = ProtoField.bytes("chat.file.data", "File bytes"),
     file_form = ProtoField.string("chat.file.form", "File form"),
-    -- For the frames being added (see 6.).
-    command   = ProtoField.string("chat.command", "Command"),
-    args      = ProtoField.string("chat.args", "Arguments"),
-    time      = ProtoField.absolute_time("chat.time", "Time", base.UTC),
-    tag       = ProtoField.string("chat.tag", "Tag"),
+    command   = ProtoField.string("chat.command", "Command"),      -- /users, /msg, /files ...
+    args      = ProtoField.string("chat.args", "Arguments"),       -- what follows the command
+    recipient = ProtoField.string("chat.recipient", "Recipient"),  -- of a private message
+    time      = ProtoField.absolute_time("chat.time", "Time", base.UTC), -- of a [HISTORY] message
+    tag       = ProtoField.string("chat.tag", "Tag"),              -- of an unknown [TAG]:
 }
 chat.fields = f
 
@@ -111,7 +111,7 @@ end
 local function handshake()
     return {
         expect_name = true,      -- the next client line is a name
-        expect_password = false, -- the next client line is a password (being added)
+        expect_password = false, -- the next client line is a password (accounts, being added)
         joined = false,          -- [WELCOME] was seen
         user = nil,              -- the client's name: the last one tried, then the welcomed one
     }
@@ -361,15 +361,28 @@ function Shown:split(part, sep)
     return self:part(part.i, part.i + at - 2), self:part(part.i + at - 1 + #sep, last)
 end
 
+-- A part without the spaces it starts with (more than one space separates a command's words).
+function Shown:trim(part)
+    local spaces = #part.text:match("^ *")
+    return self:part(part.i + spaces, part.i + #part.text - 1)
+end
+
 function Shown:add(field, part)
     return self.tree:add(field, part.range, part.text)
 end
 
 -- The client's name, from the conversation: not in the frame's bytes, so shown as generated.
-function Shown:add_user()
+-- `field` is f.user (who sent a client frame) or f.recipient (who a [PM] is for).
+function Shown:add_user(field)
     if self.user then
-        self.tree:add(f.user, self.tvb(self.frame.first - 1, 0), self.user):set_generated()
+        self.tree:add(field or f.user, self.tvb(self.frame.first - 1, 0), self.user):set_generated()
     end
+end
+
+-- The Info text of a private message, both ways: `PM alice -> bob: see you at 3` (without the
+-- arrow when the recipient is unknown: a capture that started after the [WELCOME]).
+local function pm_info(from, to, text)
+    return "PM " .. from .. (to and " -> " .. to or "") .. ": " .. short(text)
 end
 
 -- A file, sized or text form: its fields, and its Info text.
@@ -427,6 +440,27 @@ local server_frames = {
         fr:add(f.text, text)
         return from.text .. ": " .. short(text.text)
     end,
+    pm      = function(fr) -- [PM]:<from>:<text>, to this connection's user alone
+        local from, text = fr:split(fr:rest(), ":")
+        fr:add(f.user, from)
+        fr:add_user(f.recipient)
+        fr:add(f.text, text)
+        return pm_info(from.text, fr.user, text.text)
+    end,
+    history = function(fr) -- [HISTORY]:<unix-seconds>:<name>:<text>, right after [USERS]
+        local secs, said = fr:split(fr:rest(), ":")
+        local from, text = fr:split(said, ":")
+        if secs.text:match("^%d+$") then
+            fr.tree:add(f.time, secs.range, NSTime(tonumber(secs.text), 0))
+        end
+        fr:add(f.user, from)
+        fr:add(f.text, text)
+        return "HISTORY " .. from.text .. ": " .. short(text.text)
+    end,
+    notice  = function(fr) -- [NOTICE]:<text>, from the operator's console (/say)
+        fr:add(f.text, fr:rest())
+        return "NOTICE " .. short(fr:rest().text)
+    end,
     file    = function(fr) -- [FILE]:<from>:<name>:<size>
         local from, name = fr:split(fr:part(8, 7 + #fr.frame.fields), ":")
         fr:add(f.user, from)
@@ -444,25 +478,7 @@ local server_frames = {
         return short(fr.text)
     end,
 
-    -- Frames being added by other issues: the private message, the history a late joiner gets,
-    -- notices, and the password request.
-    pm      = function(fr) -- [PM]:<from>:<text>
-        local from, text = fr:split(fr:rest(), ":")
-        fr:add(f.user, from)
-        fr:add(f.text, text)
-        return "PM " .. from.text .. ": " .. short(text.text)
-    end,
-    history = function(fr) -- [HISTORY]:<unix-seconds>:<name>:<text>
-        local secs, said = fr:split(fr:rest(), ":")
-        local from, text = fr:split(said, ":")
-        if secs.text:match("^%d+$") then
-            fr.tree:add(f.time, secs.range, NSTime(tonumber(secs.text), 0))
-        end
-        fr:add(f.user, from)
-        fr:add(f.text, text)
-        return "HISTORY " .. from.text .. ": " .. short(text.text)
-    end,
-    notice  = function(fr) fr:add(f.text, fr:rest()); return "NOTICE " .. short(fr:rest().text) end,
+    -- Being added by another issue: user accounts, whose server asks for a password.
     auth    = function(fr) -- [AUTH]:password for <name>
         local rest = fr:rest()
         fr:add(f.text, rest)
@@ -490,6 +506,27 @@ local function server_kind(text)
     return "unknown"
 end
 
+-- A client's command line: `/word`, then its arguments after one or more spaces. `/msg NAME
+-- TEXT` is a private message, shown as one; every other command as it was typed. Whether the
+-- command fits its form is the server's to say: it answers with an [ERROR] when it does not.
+local function command(fr)
+    local word, args = fr:split(fr:part(1), " ")
+    args = fr:trim(args)
+    fr:add_user()
+    fr:add(f.command, word)
+    fr:add(f.args, args)
+    if word.text == "/msg" then
+        local to, text = fr:split(args, " ")
+        text = fr:trim(text)
+        if to.text ~= "" and text.text ~= "" then
+            fr:add(f.recipient, to)
+            fr:add(f.text, text)
+            return pm_info(fr.user or "?", to.text, text.text)
+        end
+    end
+    return "COMMAND " .. short(fr.text)
+end
+
 -- The client's frames.
 local client_frames = {
     name    = function(fr) fr:add(f.user, fr:part(1)); return "NAME " .. short(fr.text) end,
@@ -499,6 +536,7 @@ local client_frames = {
         fr:add(f.text, text)
         return (fr.user or "MSG") .. ": " .. short(text.text)
     end,
+    command = command,
     exit    = function(fr) fr:add_user(); return "EXIT" end,
     empty   = function(fr) return "(empty line)" end,
     file    = function(fr) -- [FILE]:<name>:<size> or [FILE]:<name>
@@ -506,15 +544,7 @@ local client_frames = {
         return fr:file(fr:part(8, 7 + #fr.frame.fields), fr.user)
     end,
 
-    -- Frames being added by other issues: commands (`/users`, `/msg NAME TEXT`, `/help`,
-    -- `/files on`; `//text` is the message `/text`, above), and the answer to [AUTH].
-    command = function(fr)
-        local word, args = fr:split(fr:part(1), " ")
-        fr:add_user()
-        fr:add(f.command, word)
-        fr:add(f.args, args)
-        return "COMMAND " .. short(fr.text)
-    end,
+    -- Being added by another issue: user accounts, the password that answers [AUTH].
     password = function(fr)
         fr:add_user()
         fr:add(f.text, fr:part(1))
