@@ -10,7 +10,7 @@ ARGS  ?=
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client test bench lint fmt fuzz soak clean
+.PHONY: help build run-server run-client test bench lint fmt fuzz soak wireshark clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
@@ -23,6 +23,8 @@ help:
 	@echo "make lint                     check formatting and clippy (-D warnings)"
 	@echo "make build                    build the release binaries into target/release"
 	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
+	@echo "make wireshark                capture a short demo session and open it in Wireshark with the"
+	@echo "                              chat/1 dissector, or print the tshark command (docs/LAB.md)"
 
 build:
 	$(CARGO) build --release
@@ -75,6 +77,10 @@ fmt:
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+# A demo session captured on loopback (needs tshark, and root or the wireshark group to capture).
+wireshark:
+	@contrib/wireshark/demo.sh
 
 clean:
 	$(CARGO) clean
