@@ -209,7 +209,7 @@ fn run_session(capture_path: &Path, big: &[u8]) -> Seen {
     bob.send(b"one\ntwo\n");
     alice.expect("bob: two\n");
     bob.send(b"[FILE]:notes.txt\nfirst line\n\n<END>\n");
-    alice.expect("[Notification] Received file: received_notes.txt (from bob)\n");
+    alice.expect("[Notification] Received file: received_notes.txt (12 bytes, from bob)\n");
     alice.type_line("/file big.bin");
     bob.expect_file(&format!("[FILE]:alice:big.bin:{}", big.len()), big);
 
@@ -240,7 +240,7 @@ fn run_session(capture_path: &Path, big: &[u8]) -> Seen {
     alice.expect("carol: /etc is a folder\n");
     // A file: alice said /files on and gets it; carol did not, and hears of it.
     bob.send(b"[FILE]:hi.txt:3\nhi\n<END>\n");
-    alice.expect("[Notification] Received file: received_hi.txt (from bob)\n");
+    alice.expect("[Notification] Received file: received_hi.txt (3 bytes, from bob)\n");
     carol.expect_line("[INFO]:bob shared hi.txt (3 bytes); type /files on to receive files");
     // The operator, at the server's console.
     server.type_line("/say maintenance at noon");
