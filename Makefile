@@ -3,19 +3,20 @@ CARGO ?= cargo
 HOST  ?= 127.0.0.1
 PORT  ?= 12345
 NAME  ?=
-# Any other options, passed through to the client: make run-tui NAME=bob ARGS='--timestamps'.
+# Any other options, passed through to the binary: make run-server ARGS='--history 50',
+# make run-client NAME=bob ARGS='--timestamps'.
 ARGS  ?=
 # e.g. make bench BENCH_ARGS='--case fanout --reps 3'
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client run-tui test bench lint fmt fuzz soak clean
+.PHONY: help build run-server run-client run-tui test bench lint fmt fuzz soak wireshark clean
 
 help:
-	@echo "make run-server               start the server on $(HOST):$(PORT)"
-	@echo "make run-client NAME=bob      start a client (asks for a name without NAME)"
-	@echo "make run-tui NAME=bob         a client in the terminal UI (feature tui), with"
-	@echo "                              chat_log_bob.txt and downloads/bob/ (ARGS='--timestamps')"
+	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
+	@echo "make run-client NAME=bob      start a client as bob, with chat_log_bob.txt and downloads/bob/"
+	@echo "                              (asks for a name without NAME; ARGS='--timestamps')"
+	@echo "make run-tui NAME=bob         the same in the terminal UI (feature tui)"
 	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
@@ -23,29 +24,38 @@ help:
 	@echo "make lint                     check formatting and clippy (-D warnings)"
 	@echo "make build                    build the release binaries into target/release"
 	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
+	@echo "make wireshark                capture a short demo session and open it in Wireshark with the"
+	@echo "                              chat/1 dissector, or print the tshark command (docs/LAB.md)"
 
 build:
 	$(CARGO) build --release
 
+# Each run builds first, in the open: the first build of a fresh clone takes a while, and a
+# quiet one looks hung. Then the binary runs without cargo's lines.
 run-server:
-	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT)
+	@echo "Building chat-server (about a minute the first time)..."
+	@$(CARGO) build --release --bin chat-server
+	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT) $(ARGS)
 
-run-client:
-	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
-
-# The terminal UI: the same client built with the feature tui, run with --tui. With NAME, the
-# user gets a chat log and a downloads folder of their own, so that several run from this one
-# folder do not share them; unless ARGS says otherwise (--log FILE or --no-log, --downloads DIR).
-TUI_FILES = $(if $(NAME),--name $(NAME) \
+# With NAME, the user gets a chat log and a downloads folder of their own, so that clients run
+# from this one folder do not write to one log or save files over each other's names; unless
+# ARGS says otherwise (--log FILE or --no-log, --downloads DIR).
+CLIENT_FILES = $(if $(NAME),--name $(NAME) \
 	$(if $(findstring -log,$(ARGS)),,--log chat_log_$(NAME).txt) \
 	$(if $(findstring --downloads,$(ARGS)),,--downloads downloads/$(NAME)))
 
-# It builds first, in the open: the first build takes a while, and a quiet one looks hung.
+run-client:
+	@echo "Building chat-client (about a minute the first time)..."
+	@$(CARGO) build --release --bin chat-client
+	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(CLIENT_FILES) $(ARGS)
+
+# The terminal UI: the same client built with the feature tui, run with --tui, with the same
+# files of the user's own as run-client.
 run-tui:
 	@echo "Building chat-client with the terminal UI (a minute or two the first time)..."
 	@$(CARGO) build --release --features tui --bin chat-client
 	@$(CARGO) run --quiet --release --features tui --bin chat-client -- --tui --host $(HOST) \
-		--port $(PORT) $(TUI_FILES) $(ARGS)
+		--port $(PORT) $(CLIENT_FILES) $(ARGS)
 
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. The tests open many connections in one
@@ -80,6 +90,10 @@ fmt:
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+# A demo session captured on loopback (needs tshark, and root or the wireshark group to capture).
+wireshark:
+	@contrib/wireshark/demo.sh
 
 clean:
 	$(CARGO) clean

@@ -34,7 +34,8 @@
 //! 1. this file: [`Config`], [`run`], which starts the threads and connects them;
 //! 2. `client/stdin.rs`: the stdin thread, stdin -> bounded lines;
 //! 3. `client/session.rs`: the main thread, lines -> the handshake, messages and commands ->
-//!    frames -> socket; `client/sending.rs`: `/file PATH` -> a checked file to send;
+//!    frames -> socket; `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for
+//!    (quoted paths, `~`); `client/sending.rs`: -> a checked file to send;
 //! 4. `client/inbound.rs`: the receiver thread, socket -> frames -> lines, files and events;
 //!    `client/render.rs`: frame -> the `Line` a person reads;
 //!    `client/saving.rs`: a received file -> the downloads folder (and the temporaries a killed
@@ -51,6 +52,7 @@
 mod clock;
 mod config;
 mod error;
+mod file_command;
 mod inbound;
 mod output;
 mod progress;
@@ -76,7 +78,8 @@ pub use tui::run as run_tui;
 
 use inbound::spawn_receiver;
 use output::Output;
-use session::Session;
+use render::Line;
+use session::{Ended, Session};
 use stdin::spawn_stdin_reader;
 
 /// What the client shows while it waits for a username.
@@ -88,20 +91,22 @@ pub const FILE_COMMAND: &str = "/file";
 const THREAD_STACK: usize = 256 * 1024;
 
 /// Connects to the server and runs the chat on this process's stdin and stdout until the user
-/// leaves (`exit` or the end of input).
+/// leaves (`exit` or the end of input) or the server shuts down (it says so first).
 ///
 /// The stdin thread is not joined: a blocking read of stdin cannot be interrupted, so it ends with
 /// the process (or at the next line, when it finds the main thread gone).
 ///
 /// # Errors
-/// When the server cannot be reached, the log cannot be opened, or the connection ends before the
-/// user left; the binary prints the error as one line and exits with status 1.
+/// When the server cannot be reached, the log cannot be opened, the connection ends before the
+/// user left, or the name was refused and input ended before another was accepted; the binary
+/// prints the error as one line and exits with status 1.
 pub fn run(config: Config) -> Result<(), ClientError> {
     // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
     saving::remove_stale_temporaries(&config.downloads);
     let stream = connect(&config)?;
     // Opened once connected, so a client that never got in leaves no empty log behind.
     let output = Arc::new(Output::open(&config)?);
+    output.log_mark(&session_start(&config));
     // Chat lines are small and typed by people: send each at once, not when a packet fills up.
     stream.set_nodelay(true).map_err(ClientError::Setup)?;
     // A server that stops reading must not hang the client for ever in the middle of a file.
@@ -124,12 +129,35 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         log::warn!("the receiver thread panicked");
     }
     output.close_prompt();
-    result
+    log_session_end(&output, &result);
+    result.map(|_ended| ())
+}
+
+/// The mark that starts a session in the chat log: the server, the name when it was given
+/// (else the `Joined as` line that follows says it), and that the log's times are UTC.
+fn session_start(config: &Config) -> String {
+    let server = host_port(&config.host, config.port);
+    match &config.name {
+        Some(name) => format!("session start: server {server}, name {name} (times in UTC)"),
+        None => format!("session start: server {server} (times in UTC)"),
+    }
+}
+
+/// The mark that ends a session in the chat log, and before it, when the session failed, what
+/// the binary prints on stderr.
+fn log_session_end(output: &Output, result: &Result<Ended, ClientError>) {
+    match result {
+        Ok(ended) => output.log_mark(&format!("session end: {ended}")),
+        Err(error) => {
+            output.log_only(&Line::error(&error.to_string()));
+            output.log_mark(&format!("session end: {error}"));
+        }
+    }
 }
 
 /// Tries each address the host resolves to, each attempt bounded by `connect_timeout`.
 fn connect(config: &Config) -> Result<TcpStream, ClientError> {
-    let address = format!("{}:{}", config.host, config.port);
+    let address = host_port(&config.host, config.port);
     let error = |source| ClientError::Connect {
         address: address.clone(),
         source,
@@ -146,4 +174,27 @@ fn connect(config: &Config) -> Result<TcpStream, ClientError> {
         }
     }
     Err(error(last))
+}
+
+/// `host:port` as a person writes it: an IPv6 address in brackets (`[::1]:12345`), so the port
+/// cannot be read as part of it.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_are_bracketed_before_the_port() {
+        assert_eq!(host_port("::1", 12345), "[::1]:12345");
+        assert_eq!(host_port("fe80::1%eth0", 1), "[fe80::1%eth0]:1");
+        assert_eq!(host_port("127.0.0.1", 12345), "127.0.0.1:12345");
+        assert_eq!(host_port("localhost", 80), "localhost:80");
+    }
 }

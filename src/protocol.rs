@@ -55,6 +55,9 @@ pub const DEFAULT_MAX_LINE: usize = 4096;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 /// What a client sends to leave.
 pub const EXIT_COMMAND: &str = "exit";
+/// The text of the `[ERROR]` the server sends every client when it is stopped cleanly, as its
+/// last frame: a client can tell this end from a lost connection.
+pub const SHUTTING_DOWN: &str = "server is shutting down";
 /// The tag that starts a file header, in both directions.
 pub const FILE_TAG: &str = "[FILE]:";
 

@@ -24,15 +24,22 @@
 //! taken before a connection counts against any limit.
 //!
 //! Every resource has a bound, all in [`Config`]: connections (in all and per address), each
-//! outbound queue, the time to join and to stay silent, how fast a client may send (the reader
-//! sleeps when it floods), and the bytes of files held in memory (a reader waits for room
-//! before it reads a file's body).
+//! outbound queue (counting all it keeps in memory), the time to join and to stay silent, how
+//! fast a client may send (the reader sleeps when it floods, from its first byte), the bytes of
+//! files held in memory (a file that does not fit is refused at once, so nobody waits for
+//! room), and how long a file may take in and out. Every wait has a deadline.
+//!
+//! Beside the data path: commands from clients (`commands.rs`: `/users`, `/msg`, `/help`,
+//! `/files`), the history a newcomer gets (`history.rs`), and the operator's console
+//! (`console.rs`), which asks the broadcaster like any reader does.
 //!
 //! Reading order, following the data: `config.rs` (every limit), `accept.rs`, `admission.rs`
 //! and `access.rs` (a connection arrives), `reader.rs` and `handshake.rs` (bytes to events),
-//! `flood.rs` and `file_memory.rs` (what slows a reader down), `event.rs`, `broadcaster.rs` and
-//! `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back out to the socket),
-//! `transcript.rs`, and `stop.rs` (how it all ends).
+//! `flood.rs`, `receiving.rs`, `file_memory.rs` and `transfer.rs` (what slows a reader down or
+//! stops it), `commands.rs` and `event.rs` (what readers ask), `broadcaster.rs`, `history.rs`
+//! and `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back out to the socket),
+//! `transcript.rs` and `log_budget.rs` (what is written down), `console.rs`, and `stop.rs` (how
+//! it all ends).
 
 mod accept;
 mod access;

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::fs;
-
-use common::binaries::Chat;
+use common::binaries::{Chat, chat_log};
 
 /// A client started with `--name alice` and more `args`, through the handshake.
 fn join_as_alice(test: &str, args: &[&str]) -> Chat {
@@ -19,7 +17,7 @@ fn leave_and_read_log(chat: &mut Chat) -> String {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap()
+    chat_log(&chat.dir.join("chat_log.txt"))
 }
 
 #[test]
@@ -95,6 +93,7 @@ fn help_shows_the_client_commands_then_asks_the_server() {
     chat.client.type_line("/help");
     chat.client.expect(
         "[INFO] /file PATH: send a file to everyone\n\
+         [INFO] /file PATH as NAME: send it under another name\n\
          [INFO] exit: leave the chat\n\
          [INFO] //text: send a message that starts with /\n",
     );

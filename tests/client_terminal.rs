@@ -12,7 +12,7 @@ mod common;
 use std::fs;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::binaries::{Chat, DOWNLOADS};
+use common::binaries::{Chat, DOWNLOADS, chat_log};
 
 const ESC: char = '\x1b';
 const MIB: usize = 1024 * 1024;
@@ -95,7 +95,7 @@ fn color_always_shows_errors_in_red_and_keeps_the_log_plain() {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    let log = chat_log(&chat.dir.join("chat_log.txt"));
     assert!(
         log.ends_with("[ERROR] no such user: bob\nbob: hi\n"),
         "{log:?}"
@@ -156,7 +156,7 @@ fn now_secs() -> u64 {
 }
 
 #[test]
-fn timestamps_put_the_utc_time_before_each_line_shown_and_logged() {
+fn timestamps_put_the_utc_time_before_each_line_shown() {
     let mut chat = join_as_alice("timestamps", &["--timestamps"]);
     let before = now_secs();
     chat.peer.send_line("bob: hi");
@@ -184,8 +184,11 @@ fn timestamps_put_the_utc_time_before_each_line_shown_and_logged() {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
-    assert!(log.contains(&format!("{line}\n")), "{log:?}");
+    // The log has its own, longer time before each line (chat_log checks and removes it), and
+    // not the screen's too.
+    let log = chat_log(&chat.dir.join("chat_log.txt"));
+    assert!(log.lines().any(|l| l == "bob: hi"), "{log:?}");
+    assert!(!log.contains(&format!("{time} ")), "{log:?}");
 }
 
 #[test]
@@ -197,7 +200,7 @@ fn a_big_file_received_shows_its_progress_on_a_terminal() {
     chat.client.expect("% at ");
     chat.client.expect(" MB/s");
     chat.client
-        .expect("Received file: received_big.bin (from bob)");
+        .expect("Received file: a/b/downloads/received_big.bin (4 MiB, from bob)");
 }
 
 #[test]
@@ -220,7 +223,7 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
     chat.peer
         .send(&file_frame("bob", "big.bin", &vec![7; 4 * MIB]));
     chat.client
-        .expect("[Notification] Received file: received_big.bin (from bob)\n");
+        .expect("[Notification] Received file: a/b/downloads/received_big.bin (4 MiB, from bob)\n");
     assert_eq!(chat.dir.entries(DOWNLOADS), ["received_big.bin"]);
     chat.client.type_line("exit");
     chat.peer.expect_line("exit");
@@ -228,4 +231,28 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
     let (status, stderr) = chat.client.finish();
     assert!(status.success());
     assert_eq!(stderr, "");
+}
+
+const CUT_BY_THE_TERMINAL: &str = "[ERROR] the terminal cut the line at 4095 bytes, the most it \
+     passes on (the server's limit is 4096 bytes); nothing was sent";
+
+#[test]
+fn a_long_pasted_line_cut_by_the_terminal_is_refused_as_cut() {
+    let mut chat = join_as_alice_in_terminal("pasted_line_cut", &["--color", "never"], &[]);
+    // The terminal passes on 4095 bytes of it and drops the rest.
+    chat.client.type_line(&"x".repeat(5000));
+    chat.client.expect(CUT_BY_THE_TERMINAL);
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
+}
+
+#[test]
+fn a_character_cut_in_half_by_the_terminal_is_reported_as_cut() {
+    let mut chat = join_as_alice_in_terminal("pasted_character_cut", &["--color", "never"], &[]);
+    // 4200 bytes: the terminal keeps 4095, the last one half of an 'é'.
+    chat.client.type_line(&"é".repeat(2100));
+    chat.client.expect(CUT_BY_THE_TERMINAL);
+    assert!(!chat.client.shown().contains("UTF-8"));
+    chat.client.type_line("after");
+    chat.peer.expect_line("after");
 }

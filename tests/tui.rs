@@ -20,7 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::server::Config;
-use common::binaries::{CLIENT, TestDir};
+use common::binaries::{CLIENT, FakeServer, TestDir};
 use common::{TIMEOUT, TestClient, TestServer, sized_file, start_server};
 
 /// The terminal's size: room for the side panel and the key hints.
@@ -37,18 +37,26 @@ struct Tui {
 impl Tui {
     /// Starts the client with `args` in a fresh folder, on the server at `server`.
     fn start(test: &str, server: &TestServer, args: &[&str]) -> Tui {
+        Tui::start_on(test, &server.addr.port().to_string(), args)
+    }
+
+    /// Starts the client with `args` in a fresh folder, on the server at 127.0.0.1:`port`.
+    fn start_on(test: &str, port: &str, args: &[&str]) -> Tui {
         let dir = TestDir::new(&format!("tui_{test}"));
         let socket = dir.join("tmux.socket");
-        let port = server.addr.port().to_string();
-        // A shell runs the client and writes its exit status in a file: tmux (3.3) does not
-        // always reap a pane's process in time to say. The pane stays once it has ended, so
-        // the screen it left can be read.
-        let mut command = vec!["sh", "-c", r#""$@"; echo $? > exit_status"#, "sh"];
-        command.extend([CLIENT, "--tui", "--port", &port, "--downloads", "downloads"]);
+        // A shell runs the client, writes its exit status in a file (tmux 3.3 does not always
+        // reap a pane's process in time to say), and stays, so the screen the client left can
+        // be read (tmux's remain-on-exit would scroll it up a line for its own message).
+        let mut command = vec![
+            "sh",
+            "-c",
+            r#""$@"; echo $? > exit_status; exec sleep 600"#,
+            "sh",
+        ];
+        command.extend([CLIENT, "--tui", "--port", port, "--downloads", "downloads"]);
         command.extend_from_slice(args);
         let tui = Tui { socket, dir };
-        let mut tmux = tui.tmux(&["-f", "/dev/null", "start-server", ";"]);
-        tmux.args(["set-option", "-g", "remain-on-exit", "on", ";"]);
+        let mut tmux = tui.tmux(&["-f", "/dev/null"]);
         tmux.args(["new-session", "-d", "-s", "chat"]);
         tmux.args(["-x", &WIDTH.to_string(), "-y", &HEIGHT.to_string()]);
         tmux.arg("-c").arg(&tui.dir.0).args(&command);
@@ -216,7 +224,7 @@ fn what_is_typed_is_sent_and_what_arrives_does_not_break_into_it() {
 
 #[test]
 fn exit_leaves_cleanly_gives_the_terminal_back_and_logs_as_the_line_client() {
-    let (_server, tui, mut bob) = alice_with_bob("exit");
+    let (server, tui, mut bob) = alice_with_bob("exit");
     bob.send_line("hi alice");
     tui.wait_for("bob: hi alice");
     tui.type_text("hello bob");
@@ -228,15 +236,23 @@ fn exit_leaves_cleanly_gives_the_terminal_back_and_logs_as_the_line_client() {
     let screen = tui.screen();
     assert!(!screen.contains("online ("), "the UI is gone: {screen}");
     let log = tui.log();
+    // Each line after the date and time, as the line client writes it: `2026-12-01 10:37:46 `.
+    let lines: Vec<&str> = log.lines().map(|line| &line[20..]).collect();
+    let start = format!(
+        "=== session start: server {}, name alice (times in UTC)",
+        server.addr
+    );
     let expected = [
+        start.as_str(),
         "[INFO] Welcome to chat. Please enter your username (1-32 letters, digits, '_', '-' or '.').",
         "[INFO] Joined as alice. Type a message, /file PATH to send a file, /help for more, exit to leave.",
         "[INFO] Online: alice",
         "bob has joined the chat room.",
         "bob: hi alice",
         "Me: hello bob",
+        "=== session end: left",
     ];
-    assert_eq!(log.lines().collect::<Vec<_>>(), expected, "{log}");
+    assert_eq!(lines, expected, "{log}");
 }
 
 #[test]
@@ -277,7 +293,7 @@ fn a_file_path_completes_on_tab_and_the_file_is_sent() {
 fn a_file_received_is_saved_and_its_line_says_where() {
     let (_server, tui, mut bob) = alice_with_bob("receive_file");
     bob.send(&sized_file("notes.txt", b"buy milk\n"));
-    tui.wait_for("Received file: downloads/received_notes.txt (from bob)");
+    tui.wait_for("Received file: downloads/received_notes.txt (9 bytes,");
     let saved = fs::read(tui.dir.join("downloads/received_notes.txt")).unwrap();
     assert_eq!(saved, b"buy milk\n");
 }
@@ -328,10 +344,36 @@ fn without_a_name_the_input_line_asks_for_one() {
 }
 
 #[test]
-fn a_lost_connection_is_said_and_a_key_leaves_with_status_1() {
-    let (server, tui, _bob) = alice_with_bob("lost");
+fn the_servers_shutdown_is_said_and_a_key_leaves_with_status_0() {
+    let (server, tui, _bob) = alice_with_bob("shutdown");
     drop(server);
+    tui.wait_for("The server is shutting down.");
+    tui.wait_for("the server shut down: press any key to leave");
+    tui.press(&["Enter"]);
+    assert_eq!(tui.exit_status(), 0);
+    assert!(
+        tui.log()
+            .ends_with("=== session end: the server shut down\n"),
+        "{}",
+        tui.log()
+    );
+}
+
+#[test]
+fn a_lost_connection_is_said_and_a_key_leaves_with_status_1() {
+    // A server that goes without a word: a fake one, which can.
+    let fake = FakeServer::start();
+    let tui = Tui::start_on("lost", &fake.port(), &["--name", "alice"]);
+    let mut peer = fake.accept();
+    peer.welcome("alice");
+    tui.wait_for("alice (you)");
+    peer.close();
     tui.wait_for("connection lost: press any key to leave");
     tui.press(&["Enter"]);
     assert_eq!(tui.exit_status(), 1);
+    assert!(
+        tui.screen().contains("[ERROR] connection lost"),
+        "{}",
+        tui.screen()
+    );
 }

@@ -1,22 +1,26 @@
 //! `chat-client`: the terminal client. It turns its options into a [`client::Config`] and hands
 //! it to [`client::run`]; the library does the rest.
 //!
-//! Exit status: 0 after `exit` or the end of input, 1 when the server cannot be reached or goes
-//! away, 2 for a bad command line.
+//! Exit status: 0 after `exit` or the end of input, or when the server shuts down; 1 when the
+//! server cannot be reached or goes away, or the name was refused and no other was given; 2 for a
+//! bad command line.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chat::client::{self, ColorChoice, Config};
+use chat::protocol;
 use getopts::Options;
 
 /// What the command line asks for.
 enum Command {
-    Run(Config),
+    /// Boxed: a `Config` is large next to the other variants.
+    Run(Box<Config>),
     /// `--tui`: the terminal UI.
     #[cfg(feature = "tui")]
-    RunTui(Config),
+    RunTui(Box<Config>),
     Help,
     Version,
 }
@@ -44,14 +48,14 @@ fn main() -> ExitCode {
         Command::Help => print!("{}", usage(&options)),
         Command::Version => println!("chat-client {}", env!("CARGO_PKG_VERSION")),
         Command::Run(config) => {
-            if let Err(error) = client::run(config) {
+            if let Err(error) = client::run(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
             }
         }
         #[cfg(feature = "tui")]
         Command::RunTui(config) => {
-            if let Err(error) = client::run_tui(config) {
+            if let Err(error) = client::run_tui(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
             }
@@ -117,7 +121,30 @@ fn options() -> Options {
             "",
             "timestamps",
             "show the time before each line, HH:MM in UTC (std knows no time zones); \
-             in the chat log too",
+             the chat log always has the date and time, to the second",
+        )
+        .optopt(
+            "",
+            "max-line",
+            &format!(
+                "the server's line limit (its --max-line): a longer line typed is refused \
+                 before it is sent ({}-{}, default {}, chat/1's default)",
+                MAX_LINE_RANGE.0, MAX_LINE_RANGE.1, defaults.max_line
+            ),
+            "BYTES",
+        )
+        .optopt(
+            "",
+            "keepalive",
+            &format!(
+                "once joined, send an empty line after SECS without sending anything, so that \
+                 the server's idle timeout does not close a client that only reads; 0 sends \
+                 none ({}-{}, default {})",
+                KEEPALIVE_RANGE.0,
+                KEEPALIVE_RANGE.1,
+                defaults.keepalive.as_secs()
+            ),
+            "SECS",
         )
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
@@ -146,19 +173,44 @@ these commands:
     /users             who is online
     /msg NAME TEXT     a private message for NAME alone, shown here as -> NAME: TEXT
     /help              the client's commands, then the server's
-    /file PATH         send a file to everyone
+    /file PATH         send a file to everyone; PATH may be quoted ('my file.txt', as a
+                       terminal pastes a dragged file) and start with ~/ (your home)
+    /file PATH as NAME send it under NAME (a file name cannot hold / \\ or :)
     //text             send a message that starts with /
     exit               leave (the end of input does too)
 Any other line starting with / is sent as typed, and the server answers it.
+A line longer than the server's limit (--max-line) is refused before it is sent; so is a line
+of exactly 4095 bytes from a terminal, the most a terminal passes on: it was probably cut.
 
 A private message shows as [PM] alice: hi, a message sent before you joined as
 [history 2026-12-01 10:37 UTC] alice: hi (UTC), a notice from the server's operator as
-[NOTICE] text. While a file over 1 MiB is sent or received, stderr shows its progress
-(percent, MB/s) when it is a terminal. Received files are saved as received_<name> in
---downloads, complete or not at all; at start the client removes the temporaries
+[NOTICE] text. A file over 1 MiB is announced as it starts to arrive; while a file over
+1 MiB is sent or received, stderr shows its progress (percent, MB/s) when it is a terminal.
+Received files are saved as received_<name> in --downloads, complete or not at all (the notice
+says where, the size and the sender); at start the client removes the temporaries
 (.received_<name>.<pid>-<n>.part) a killed client left there once their process is gone
 (on Linux; elsewhere once they are a day old).
-Everything shown is appended to the chat log as plain text.";
+Everything shown is appended to the chat log as plain text, after the date and time in UTC,
+with a mark where each session starts and ends (and why).
+
+Exit status: 0 after exit or the end of input, and when the server shuts down; 1 when the
+server cannot be reached or the connection is lost, or when the name was refused and input
+ended before another was accepted; 2 for a bad option (a --name that breaks the username
+rules too).";
+
+/// The bytes `--max-line` accepts: the range of the server's own `--max-line`.
+const MAX_LINE_RANGE: (u64, u64) = (64, 65_000);
+
+/// The seconds `--keepalive` accepts: up to a day, beyond any sensible idle timeout.
+const KEEPALIVE_RANGE: (u64, u64) = (0, 86_400);
+
+/// The value of `--<name>` as a number within `range`; the error gives the range.
+fn number(name: &str, text: &str, (min, max): (u64, u64)) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("bad --{name} '{text}': expected a number from {min} to {max}"))
+}
 
 /// Turns the arguments into a command; the error is one line for a person.
 fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Command, String> {
@@ -186,7 +238,12 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
             }
         };
     }
-    config.name = matches.opt_str("name");
+    if let Some(name) = matches.opt_str("name") {
+        // Refused here, like any bad option, rather than after the server's greeting.
+        protocol::check_username(&name)
+            .map_err(|why| format!("bad --name '{}': {why}", name.escape_debug()))?;
+        config.name = Some(name);
+    }
     if let Some(downloads) = matches.opt_str("downloads") {
         config.downloads = PathBuf::from(downloads);
     }
@@ -200,9 +257,16 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         config.color = color.parse::<ColorChoice>()?;
     }
     config.timestamps = matches.opt_present("timestamps");
+    if let Some(text) = matches.opt_str("max-line") {
+        // Within the range, so it fits in a usize everywhere.
+        config.max_line = number("max-line", &text, MAX_LINE_RANGE)? as usize;
+    }
+    if let Some(text) = matches.opt_str("keepalive") {
+        config.keepalive = Duration::from_secs(number("keepalive", &text, KEEPALIVE_RANGE)?);
+    }
     #[cfg(feature = "tui")]
     if matches.opt_present("tui") {
-        return Ok(Command::RunTui(config));
+        return Ok(Command::RunTui(Box::new(config)));
     }
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }

@@ -1,5 +1,5 @@
-//! Times as a person reads them: `HH:MM` before a line (`--timestamps`) and the date and time of
-//! a history message. Always UTC: std knows no time zones, and the design keeps its four crates.
+//! Times as a person reads them: `HH:MM` before a line (`--timestamps`), the date and time of
+//! a history message, and the date and time to the second before each line of the chat log. Always UTC: std knows no time zones, and the design keeps its four crates.
 //! Pure but for [`now`]: seconds since the Unix epoch in, text out.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,6 +23,16 @@ pub(super) fn hours_minutes(secs: u64) -> String {
 pub(super) fn date_time(secs: u64) -> String {
     let (year, month, day) = civil_from_days(secs / SECONDS_PER_DAY);
     format!("{year:04}-{month:02}-{day:02} {} UTC", hours_minutes(secs))
+}
+
+/// The date and time in UTC, to the second, as the chat log has it: `2026-12-01 10:37:46`.
+pub(super) fn log_stamp(secs: u64) -> String {
+    let (year, month, day) = civil_from_days(secs / SECONDS_PER_DAY);
+    format!(
+        "{year:04}-{month:02}-{day:02} {}:{:02}",
+        hours_minutes(secs),
+        secs % 60
+    )
 }
 
 /// The proleptic Gregorian date `days` days after 1970-01-01: Howard Hinnant's
@@ -73,6 +83,13 @@ mod tests {
         assert_eq!(hours_minutes(0), "00:00");
         assert_eq!(hours_minutes(1_796_121_420), "10:37");
         assert_eq!(hours_minutes(86_399), "23:59");
+    }
+
+    #[test]
+    fn log_stamps_read_to_the_second() {
+        assert_eq!(log_stamp(0), "1970-01-01 00:00:00");
+        assert_eq!(log_stamp(1_796_121_466), "2026-12-01 10:37:46");
+        assert_eq!(log_stamp(86_399), "1970-01-01 23:59:59");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The receiver thread, the inbound data path: socket bytes -> [`ServerFrameDecoder`] -> frames
 //! -> lines on the [`Output`] (through [`render`]), files in the downloads folder (through
 //! [`save_file`]), and the few events the main thread needs: the handshake (greeted, welcomed,
-//! refused) and the connection closing. It ends when the socket closes.
+//! refused), the answer to the `/files on` it sends after the welcome (which is not shown), and
+//! the connection closing (after the server's shutdown notice, or not). It ends when the socket
+//! closes.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
@@ -13,11 +15,11 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::output::Output;
-use super::progress::Meter;
+use super::progress::{self, Meter};
 use super::render::{Line, render};
-use super::saving::save_file;
+use super::saving::{save_file, saved_path};
 use super::{ClientError, Config, THREAD_STACK};
-use crate::protocol::{FrameError, ServerFrame, ServerFrameDecoder};
+use crate::protocol::{FrameError, SHUTTING_DOWN, ServerFrame, ServerFrameDecoder};
 
 /// Handshake events waiting for the main thread; there are only a few per connection.
 const EVENT_QUEUE: usize = 16;
@@ -33,8 +35,9 @@ pub(super) enum Event {
     Welcomed,
     /// The server answered the `/files on` sent after the welcome (its answer is not shown).
     FilesAnswered,
-    /// An `[ERROR]` frame before the welcome: the name was refused, so ask again.
-    Refused,
+    /// An `[ERROR]` frame before the welcome, and its text: the name was refused, or the
+    /// server is about to close the connection (the close follows at once then).
+    Refused(String),
     /// The connection ended; the receiver thread ends right after sending this.
     Closed(Closed),
 }
@@ -44,6 +47,9 @@ pub(super) enum Event {
 pub(super) enum Closed {
     /// The server closed it.
     ByServer,
+    /// The server closed it after saying it is shutting down: a clean end, not a lost
+    /// connection.
+    ShutDown,
     /// Reading failed (reset, or shut down by the main thread).
     Failed(io::Error),
     /// The server sent bytes that put the stream out of step.
@@ -53,7 +59,7 @@ pub(super) enum Closed {
 impl From<Closed> for ClientError {
     fn from(closed: Closed) -> ClientError {
         match closed {
-            Closed::ByServer => ClientError::ConnectionLost,
+            Closed::ByServer | Closed::ShutDown => ClientError::ConnectionLost,
             Closed::Failed(error) => {
                 log::info!("reading from the server failed: {error}");
                 ClientError::ConnectionLost
@@ -72,11 +78,16 @@ struct Incoming {
     events: Sender<Event>,
     /// Set at `[WELCOME]`; after it the main thread needs no more handshake events.
     joined: bool,
-    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's `[INFO]`
-    /// answer to it has been taken off the screen.
+    /// Set by `[ERROR]:server is shutting down`: the close that follows is the server's clean
+    /// stop.
+    shutting_down: bool,
+    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's answer to
+    /// it has been taken off the screen.
     files_answer_pending: bool,
     /// The progress of a big file being received, while its progress line is shown.
     meter: Option<Meter>,
+    /// Whether the big file now arriving has been announced (`bob is sending big.iso ...`).
+    announced: bool,
 }
 
 /// Starts the receiver thread on a clone of `stream`. Returns the channel of its events and its
@@ -89,13 +100,15 @@ pub(super) fn spawn_receiver(
     let (events, main_events) = bounded(EVENT_QUEUE);
     let incoming = Incoming {
         stream: stream.try_clone().map_err(ClientError::Setup)?,
-        decoder: ServerFrameDecoder::new(config.max_line, config.max_file_size),
+        decoder: ServerFrameDecoder::new(config.max_received_line, config.max_file_size),
         output,
         downloads: config.downloads.clone(),
         events,
         joined: false,
+        shutting_down: false,
         files_answer_pending: false,
         meter: None,
+        announced: false,
     };
     let handle = thread::Builder::new()
         .name("chat-receiver".to_owned())
@@ -107,7 +120,11 @@ pub(super) fn spawn_receiver(
 
 impl Incoming {
     fn run(mut self) {
-        let closed = self.read_until_closed();
+        let closed = match self.read_until_closed() {
+            // The server said goodbye first: however the socket then ended, that was the end.
+            Closed::ByServer | Closed::Failed(_) if self.shutting_down => Closed::ShutDown,
+            closed => closed,
+        };
         // The main thread may be gone already (it shuts the socket down to end us): then nobody
         // needs to hear about it.
         let _ = self.events.send(Event::Closed(closed));
@@ -137,11 +154,20 @@ impl Incoming {
         }
     }
 
-    /// Draws the progress line of a big file being received.
+    /// Announces a big file as its header arrives, and draws its progress line while it
+    /// arrives.
     fn show_progress(&mut self) {
         let Some(file) = self.decoder.file_progress() else {
+            self.announced = false;
             return self.end_progress();
         };
+        if !self.announced && file.size > progress::SHOWN_ABOVE {
+            // A line of its own, on any output: a big file takes a while, and the user should
+            // know something is coming before it is there.
+            self.announced = true;
+            self.output
+                .show(&Line::file_arriving(file.from, file.name, file.size));
+        }
         if self.meter.is_none() && self.output.shows_progress() {
             let label = format!("receiving {} from {}", file.name, file.from);
             self.meter = Meter::new(label, file.size, Instant::now());
@@ -163,7 +189,16 @@ impl Incoming {
 
     fn handle(&mut self, frame: ServerFrame) {
         if matches!(frame, ServerFrame::File { .. }) {
+            self.announced = false;
             self.end_progress();
+        }
+        if let ServerFrame::Error(text) = &frame {
+            self.shutting_down = text == SHUTTING_DOWN;
+            if !self.joined {
+                // The prompt is not drawn again below the error: if the connection closes next,
+                // no more input is wanted; if not, the main thread asks again.
+                self.output.drop_prompt();
+            }
         }
         let hidden = self.is_files_answer(&frame);
         if let Some(line) = render(&frame).filter(|_| !hidden) {
@@ -172,7 +207,9 @@ impl Incoming {
         match frame {
             ServerFrame::File { from, name, data } => self.save(&from, &name, &data),
             ServerFrame::Info(_) => self.tell(Event::Greeted),
-            ServerFrame::Error(_) => self.tell(Event::Refused),
+            // The close follows, and says the rest.
+            ServerFrame::Error(_) if self.shutting_down => {}
+            ServerFrame::Error(text) => self.tell(Event::Refused(text)),
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;
@@ -183,27 +220,26 @@ impl Incoming {
     }
 
     /// Whether `frame` is the server's answer to the `/files on` the main thread sends right
-    /// after the welcome, to keep off the screen: the user did not type that command, so its
-    /// answer would only puzzle them. The answer is the first `[INFO]` or `[ERROR]` after the
-    /// welcome: the main thread sends nothing else until it has heard of it. An `[INFO]` is kept
-    /// off the screen and the log; an `[ERROR]` (a server that does not know `/files`, or one
-    /// that is closing the connection) is shown, since it may say why the chat ends.
+    /// after the welcome, to keep off the screen and out of the log: the user did not type that
+    /// command, so its answer would only puzzle them. The answer is the first `[INFO]` or
+    /// `[ERROR]` after the welcome: the main thread sends nothing else until it has heard of it.
+    /// An `[ERROR]` is hidden too: it comes from a server older than `/files`, which sends files
+    /// to everyone anyway. (The server's shutdown is not an answer: it is shown, see `handle`.)
     fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
         if !self.files_answer_pending {
             return false;
         }
-        let hidden = match frame {
-            ServerFrame::Info(text) => {
-                log::debug!("the server's answer to /files on: {text}");
-                true
-            }
-            ServerFrame::Error(_) => false,
-            _ => return false,
+        let (ServerFrame::Info(text) | ServerFrame::Error(text)) = frame else {
+            return false;
         };
         self.files_answer_pending = false;
         // Fails only when the main thread is gone, and then nobody is waiting for it.
         let _ = self.events.send(Event::FilesAnswered);
-        hidden
+        if self.shutting_down {
+            return false;
+        }
+        log::info!("the server's answer to /files on: {text}");
+        true
     }
 
     /// Passes a handshake event to the main thread, until the name is accepted.
@@ -216,9 +252,11 @@ impl Incoming {
 
     fn save(&self, from: &str, name: &str, data: &[u8]) {
         match save_file(&self.downloads, name, data) {
-            Ok(saved) => self.output.show(&Line::notification(&format!(
-                "Received file: {saved} (from {from})"
-            ))),
+            Ok(saved) => self.output.show(&Line::file_received(
+                &saved_path(&self.downloads, &saved),
+                data.len() as u64,
+                from,
+            )),
             Err(error) => self.output.show(&Line::error(&format!(
                 "could not save the file '{name}' from {from}: {error}"
             ))),

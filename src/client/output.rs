@@ -1,20 +1,25 @@
 //! The end of the inbound data path: every line a person reads goes through one [`Output`], which
 //! makes it safe, writes it to stdout (coloured when asked, `style.rs`; with the time before it
-//! under `--timestamps`) and appends it to the chat log as plain text. Both threads print through
-//! it: the receiver thread the server's lines, the main thread the client's own notices and
-//! errors. It also keeps the progress line of a big file on stderr out of their way.
+//! under `--timestamps`) and appends it to the chat log as plain text, after the date and time in
+//! UTC to the second (`2026-12-01 10:37:46 bob: hi`), whether or not the screen shows times. Both
+//! threads print through it: the receiver thread the server's lines, the main thread the
+//! client's own notices and errors. It also keeps the progress line of a big file on stderr out of
+//! their way, and writes the marks where a session starts and ends in the log.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::render::Line;
-use super::safe_text::safe;
+use super::safe_text::{escaped, safe};
 use super::style::{paint, use_colours};
 use super::{ClientError, Config, clock};
 
 /// Clears the terminal line the cursor is on and goes back to its start.
 const CLEAR_LINE: &str = "\r\x1b[2K";
+/// What starts a session mark in the chat log. No line shown can start so: every other line
+/// starts with a name (which cannot hold `=`), a tag or an arrow.
+const MARK: &str = "=== ";
 
 /// Where everything a person reads goes: stdout, and the chat log when there is one.
 ///
@@ -35,7 +40,7 @@ struct OutputState {
     stdin_echoes: bool,
     /// Colour what stdout shows (never the log).
     colours: bool,
-    /// Put `HH:MM ` (UTC) before each line shown and logged.
+    /// Put `HH:MM ` (UTC) before each line shown.
     timestamps: bool,
     /// Progress lines are drawn only on a terminal.
     stderr_is_terminal: bool,
@@ -90,8 +95,8 @@ impl Output {
         let line = safe(line);
         let mut state = self.lock();
         let time = state.time();
-        let plain = format!("{time}{}", line.plain());
-        let mut shown = String::with_capacity(plain.len() + 2);
+        let plain = line.plain();
+        let mut shown = String::with_capacity(time.len() + plain.len() + 2);
         if !state.at_line_start {
             shown.push('\n');
         }
@@ -129,9 +134,13 @@ impl Output {
     /// Appends a line to the log without showing it (what the user sent is already on screen).
     pub(super) fn log_only(&self, line: &Line) {
         let line = safe(line);
-        let mut state = self.lock();
-        let plain = format!("{}{}", state.time(), line.plain());
-        state.write_log(&plain);
+        self.lock().write_log(&line.plain());
+    }
+
+    /// Writes a session mark in the log: `=== <text>`, its control and invisible characters
+    /// escaped (it may hold a host name or an error from the command line).
+    pub(super) fn log_mark(&self, text: &str) {
+        self.lock().write_log(&format!("{MARK}{}", escaped(text)));
     }
 
     /// Whether progress lines are shown at all (stderr is a terminal).
@@ -171,6 +180,12 @@ impl Output {
         state.prompt = Some(prompt);
         state.at_line_start = false;
         state.write_stdout(&shown);
+    }
+
+    /// Forgets the prompt on screen without ending its line: what is shown next starts on a new
+    /// line, and the prompt is not drawn again below it.
+    pub(super) fn drop_prompt(&self) {
+        self.lock().prompt = None;
     }
 
     /// The user answered the prompt with a line.
@@ -221,12 +236,16 @@ impl OutputState {
         }
     }
 
+    /// Appends `line` to the log after the date and time now (UTC, to the second).
     fn write_log(&mut self, line: &str) {
         let Some(log) = &mut self.log else {
             return;
         };
+        let stamp = clock::log_stamp(clock::now());
         // One write per line, so a line is never split in an append-mode file.
-        let mut bytes = Vec::with_capacity(line.len() + 1);
+        let mut bytes = Vec::with_capacity(stamp.len() + line.len() + 2);
+        bytes.extend_from_slice(stamp.as_bytes());
+        bytes.push(b' ');
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
         if let Err(error) = log.write_all(&bytes) {

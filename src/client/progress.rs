@@ -1,7 +1,7 @@
 //! The progress line of a big file: while a file over 1 MiB is sent or received, stderr shows
 //! how far it has come and how fast (`receiving big.iso from bob: 45% at 12.3 MB/s`), when
 //! stderr is a terminal. Pure: a [`Meter`] is told the bytes done and the time, and says what
-//! to draw; the `Output` draws it.
+//! to draw; the `Output` draws it. Also how a size reads ([`size`]: `11 bytes`, `64 MiB`).
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,27 @@ impl Meter {
         let elapsed = now.saturating_duration_since(self.started);
         Some(progress_line(&self.label, done, self.size, elapsed))
     }
+}
+
+/// A size as a person reads it: `1 byte`, `11 bytes`, `1.5 KiB`, `64 MiB`, `2.3 GiB` (binary
+/// units, as file sizes are given here; one decimal, none when it is 0).
+pub(super) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    if bytes == 1 {
+        return "1 byte".to_owned();
+    }
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let shown = format!("{value:.1}");
+    let shown = shown.strip_suffix(".0").unwrap_or(&shown);
+    format!("{shown} {}", UNITS[unit])
 }
 
 /// `<label>: <percent>% at <rate> MB/s` (1 MB = 10^6 bytes, as transfer rates are given).
@@ -98,5 +119,23 @@ mod tests {
         assert!(meter.update(2 * MIB, at(100)).is_none(), "too soon");
         assert!(meter.update(3 * MIB, at(210)).is_some(), "200 ms on");
         assert!(meter.update(size, at(220)).is_some(), "the last");
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        let cases = [
+            (0, "0 bytes"),
+            (1, "1 byte"),
+            (11, "11 bytes"),
+            (1023, "1023 bytes"),
+            (1024, "1 KiB"),
+            (1536, "1.5 KiB"),
+            (MIB + 1, "1 MiB"),
+            (64 * MIB, "64 MiB"),
+            (5 * 1024 * MIB / 2, "2.5 GiB"),
+        ];
+        for (bytes, shown) in cases {
+            assert_eq!(size(bytes), shown, "{bytes}");
+        }
     }
 }

@@ -7,8 +7,8 @@
 //! without parsing text back; put together they are the plain line the chat log gets.
 
 use super::FILE_COMMAND;
-use super::clock;
-use crate::protocol::{EXIT_COMMAND, ServerFrame};
+use super::{clock, progress};
+use crate::protocol::{EXIT_COMMAND, SHUTTING_DOWN, ServerFrame};
 
 /// What a line is, which decides its style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,24 @@ impl Line {
         Line::new(Kind::Own, "Me: ", "", text.to_owned())
     }
 
+    /// `[Notification] Received file: <path> (<size>, from <from>)`: where a file from `from`
+    /// was saved (`path` as [`saved_path`](super::saving::saved_path) says it) and how big it is.
+    pub(super) fn file_received(path: &str, size: u64, from: &str) -> Line {
+        Line::notification(&format!(
+            "Received file: {path} ({}, from {from})",
+            progress::size(size)
+        ))
+    }
+
+    /// `[Notification] <from> is sending <name> (<size>)...`: a big file announced as its header
+    /// arrives, before it is there.
+    pub(super) fn file_arriving(from: &str, name: &str, size: u64) -> Line {
+        Line::notification(&format!(
+            "{from} is sending {name} ({})...",
+            progress::size(size)
+        ))
+    }
+
     /// The line without style: what the chat log gets, and a terminal without colours.
     pub(super) fn plain(&self) -> String {
         [self.tag.as_str(), &self.name, &self.text].concat()
@@ -90,6 +108,9 @@ impl Line {
 pub(super) fn client_help() -> Vec<Line> {
     vec![
         Line::info(&format!("{FILE_COMMAND} PATH: send a file to everyone")),
+        Line::info(&format!(
+            "{FILE_COMMAND} PATH as NAME: send it under another name"
+        )),
         Line::info(&format!("{EXIT_COMMAND}: leave the chat")),
         Line::info("//text: send a message that starts with /"),
     ]
@@ -123,6 +144,10 @@ pub(super) fn render(frame: &ServerFrame) -> Option<Line> {
         ),
         ServerFrame::Leave(name) => {
             Line::new(Kind::Presence, "", name, " has left the chat.".into())
+        }
+        // The clean stop is no error of this client's: said as information.
+        ServerFrame::Error(text) if text == SHUTTING_DOWN => {
+            Line::info("The server is shutting down.")
         }
         ServerFrame::Error(text) => Line::error(text),
         ServerFrame::File { .. } => return None,
@@ -161,6 +186,10 @@ mod tests {
             (
                 ServerFrame::Error("server full".into()),
                 "[ERROR] server full",
+            ),
+            (
+                ServerFrame::Error("server is shutting down".into()),
+                "[INFO] The server is shutting down.",
             ),
         ];
         for (frame, line) in cases {
@@ -232,6 +261,7 @@ mod tests {
             help,
             [
                 "[INFO] /file PATH: send a file to everyone",
+                "[INFO] /file PATH as NAME: send it under another name",
                 "[INFO] exit: leave the chat",
                 "[INFO] //text: send a message that starts with /",
             ]

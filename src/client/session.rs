@@ -1,25 +1,32 @@
 //! The main thread's state machine, the middle of the outbound data path: it waits on stdin lines,
-//! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome), then
-//! turns stdin lines into [`ClientFrame`]s, and is the only one that writes to the socket.
+//! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome ->
+//! `/files on` and its answer), then turns stdin lines into [`ClientFrame`]s, and is the only one
+//! that writes to the socket.
 //!
-//! Once joined, a line is the client's own command (`/file PATH`, `exit`), a command for the
-//! server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the server
-//! answers), or a message (`//text` sends `/text`).
+//! Once joined, a line is the client's own command (`/file PATH [as NAME]`, `exit`), a command for
+//! the server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the
+//! server answers), or a message (`//text` sends `/text`). When nothing was sent for
+//! `Config::keepalive`, an empty line keeps the server's idle timeout away.
+//!
+//! How it ends: [`Ended`] when the user left or the server shut down, a [`ClientError`] when the
+//! connection was lost or the client never joined. After the end nothing asks for input: an
+//! `[ERROR]` before the welcome is taken for a refused name only if the connection stays open.
 
+use std::fmt;
 use std::io::Write;
 use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, at, never, select};
 
+use super::file_command::file_command;
 use super::inbound::{Closed, Event};
 use super::output::Output;
 use super::progress::Meter;
 use super::render::{Line, client_help};
 use super::safe_text::escaped;
-use super::sending::{file_command, load_file};
+use super::sending::prepare_file;
 use super::stdin::StdinLine;
 use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
 use crate::protocol::{self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG};
@@ -38,6 +45,11 @@ enum Phase {
     /// The name was sent. Stdin is not read until the answer, so a line typed ahead is neither
     /// taken as a second name nor sent as a message before the user has joined.
     AwaitReply { until: Instant },
+    /// The server sent an `[ERROR]` (`why`) before the welcome: a refused name, or the reason it
+    /// is closing the connection (`no username within 30 s`, `server full`). Only what comes
+    /// next tells the two apart, so the prompt waits (until `until`) for a close, and nothing
+    /// that asks for input is shown after the end.
+    Refused { until: Instant, why: String },
     /// Welcomed, and `/files on` sent: waiting (until `until`) for the server's answer to it
     /// before reading stdin, so that no command the user typed ahead is answered first and its
     /// answer taken for that one (the receiver keeps the answer off the screen).
@@ -61,6 +73,7 @@ impl Phase {
         match self {
             Phase::Greeting { until }
             | Phase::AwaitReply { until }
+            | Phase::Refused { until, .. }
             | Phase::Joining { until }
             | Phase::Leaving { until } => Some(*until),
             Phase::AskName | Phase::Joined => None,
@@ -71,7 +84,26 @@ impl Phase {
 /// Whether the session goes on.
 enum Flow {
     Continue,
-    Done,
+    Done(Ended),
+}
+
+/// How a session that did not fail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The user left: `exit`, or the end of input.
+    Left,
+    /// The server said it is shutting down, and closed the connection.
+    ServerShutDown,
+}
+
+/// How the chat log's end mark says it.
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ended::Left => "left",
+            Ended::ServerShutDown => "the server shut down",
+        })
+    }
 }
 
 /// What woke the main thread up.
@@ -87,6 +119,11 @@ pub(super) struct Session {
     output: Arc<Output>,
     config: Config,
     phase: Phase,
+    /// Why the server refused the last name, while the user is asked for another: if input
+    /// ends instead, the client did not join, and says why.
+    refused: Option<String>,
+    /// When the last bytes were written to the server: the keepalive counts from there.
+    last_sent: Instant,
 }
 
 impl Session {
@@ -97,15 +134,18 @@ impl Session {
             output,
             config,
             phase: Phase::Greeting { until },
+            refused: None,
+            last_sent: Instant::now(),
         }
     }
 
-    /// Runs until the user has left (`Ok`) or the connection ended before that (`Err`).
+    /// Runs until the user has left or the server has shut down (`Ok`), or the connection ended
+    /// otherwise, or the user's name was refused and no other came (`Err`).
     pub(super) fn run(
         mut self,
         events: &Receiver<Event>,
         input: &Receiver<StdinLine>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Ended, ClientError> {
         if let Some(name) = self.config.name.clone() {
             self.send_name(&name)?;
         }
@@ -117,8 +157,8 @@ impl Session {
                 Happened::Input(line) => self.on_input(line)?,
                 Happened::Deadline => self.on_deadline()?,
             };
-            if let Flow::Done = flow {
-                return Ok(());
+            if let Flow::Done(ended) = flow {
+                return Ok(ended);
             }
         }
     }
@@ -132,7 +172,7 @@ impl Session {
         } else {
             &no_input
         };
-        let deadline = self.phase.deadline().map_or_else(never, at);
+        let deadline = self.deadline().map_or_else(never, at);
         select! {
             // A receiver that vanished without a word (it panicked) closed the connection too.
             recv(events) -> event => Happened::Event(event.unwrap_or(Event::Closed(Closed::ByServer))),
@@ -144,19 +184,32 @@ impl Session {
     fn on_event(&mut self, event: Event) -> Result<Flow, ClientError> {
         match (event, &self.phase) {
             // Once we said exit, how the connection ends no longer matters.
-            (Event::Closed(_), Phase::Leaving { .. }) => return Ok(Flow::Done),
+            (Event::Closed(_), Phase::Leaving { .. }) => return Ok(Flow::Done(Ended::Left)),
+            (Event::Closed(Closed::ShutDown), _) => {
+                self.output.close_prompt();
+                return Ok(Flow::Done(Ended::ServerShutDown));
+            }
+            // The [ERROR] was the server's last word, not a refused name.
+            (Event::Closed(_), Phase::Refused { why, .. }) => {
+                return Err(ClientError::NotJoined(escaped(why)));
+            }
             (Event::Closed(closed), _) => return Err(closed.into()),
             (Event::Greeted, Phase::Greeting { .. }) => self.ask_name(),
             (
-                Event::Refused,
+                Event::Refused(why),
                 Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
             ) => {
-                self.ask_name();
+                let until = Instant::now() + self.config.refusal_wait;
+                self.phase = Phase::Refused { until, why };
             }
             (
                 Event::Welcomed,
-                Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
+                Phase::Greeting { .. }
+                | Phase::AskName
+                | Phase::AwaitReply { .. }
+                | Phase::Refused { .. },
             ) => {
+                self.refused = None;
                 self.output.close_prompt();
                 // Files are sent only to a connection that asks for them (a netcat user would
                 // get raw bytes on their terminal); this client saves them, so it asks at once.
@@ -170,9 +223,23 @@ impl Session {
         Ok(Flow::Continue)
     }
 
-    fn on_deadline(&mut self) -> Result<Flow, ClientError> {
+    /// When to wake up without an event or a line: the phase's deadline, or once joined, when
+    /// the keepalive is due.
+    fn deadline(&self) -> Option<Instant> {
         match self.phase {
+            Phase::Joined => keepalive_due(self.last_sent, self.config.keepalive),
+            _ => self.phase.deadline(),
+        }
+    }
+
+    fn on_deadline(&mut self) -> Result<Flow, ClientError> {
+        match &mut self.phase {
             Phase::Greeting { .. } => self.ask_name(),
+            // The connection is still open: it was a refused name, so ask for another.
+            Phase::Refused { why, .. } => {
+                self.refused = Some(std::mem::take(why));
+                self.ask_name();
+            }
             Phase::AwaitReply { .. } => return Err(ClientError::NoReply),
             Phase::Joining { .. } => {
                 log::warn!("the server did not answer /files on");
@@ -180,9 +247,13 @@ impl Session {
             }
             Phase::Leaving { .. } => {
                 log::warn!("the server did not close the connection after exit");
-                return Ok(Flow::Done);
+                return Ok(Flow::Done(Ended::Left));
             }
-            Phase::AskName | Phase::Joined => {}
+            Phase::Joined => {
+                // Nothing was sent for a while: an empty line keeps the idle timeout away.
+                self.send(&ClientFrame::Empty)?;
+            }
+            Phase::AskName => {}
         }
         Ok(Flow::Continue)
     }
@@ -199,11 +270,16 @@ impl Session {
         let name = match line {
             StdinLine::End => {
                 self.output.close_prompt();
+                // Input ended after a refusal: the user never joined, which is not a success
+                // (`chat-client -n alice < /dev/null` with alice taken).
+                if let Some(why) = self.refused.take() {
+                    return Err(ClientError::NotJoined(escaped(&why)));
+                }
                 return self.leave();
             }
             StdinLine::Refused(why) => {
                 self.output.answered();
-                self.error(&why);
+                self.error(&why.to_string());
                 self.ask_name();
                 return Ok(Flow::Continue);
             }
@@ -254,8 +330,8 @@ impl Session {
         if line == EXIT_COMMAND {
             return self.leave();
         }
-        if let Some(path) = file_command(&line) {
-            self.send_file(path)?;
+        if let Some(args) = file_command(&line) {
+            self.send_file(args)?;
         } else if line.starts_with(FILE_TAG) {
             // Sent as typed, it would be a file header with the following lines as its content.
             self.error(&format!("to send a file, type {FILE_COMMAND} PATH"));
@@ -304,26 +380,23 @@ impl Session {
         Ok(())
     }
 
-    fn send_file(&mut self, path: &str) -> Result<(), ClientError> {
-        if path.is_empty() {
-            self.error(&format!("usage: {FILE_COMMAND} PATH"));
-            return Ok(());
-        }
-        let (name, data) = match load_file(Path::new(path), self.config.max_file_size) {
+    /// `/file PATH [as NAME]`: `args` is what follows `/file`.
+    fn send_file(&mut self, args: &str) -> Result<(), ClientError> {
+        let file = match prepare_file(args, self.config.max_file_size) {
             Ok(file) => file,
             Err(why) => {
-                self.error(&format!("cannot send '{}': {why}", escaped(path)));
+                self.error(&why);
                 return Ok(());
             }
         };
-        let size = data.len() as u64;
-        let label = format!("sending {name}");
-        let bytes = ClientFrame::File { name, data }.encode();
-        self.send_with_progress(&bytes, label, size)?;
-        self.output.show(&Line::notification(&format!(
-            "File '{}' sent.",
-            escaped(path)
-        )));
+        let size = file.data.len() as u64;
+        let label = format!("sending {}", file.name);
+        let frame = ClientFrame::File {
+            name: file.name,
+            data: file.data,
+        };
+        self.send_with_progress(&frame.encode(), label, size)?;
+        self.output.show(&file.sent);
         Ok(())
     }
 
@@ -363,7 +436,7 @@ impl Session {
         if let Err(error) = self.writer.write_all(&ClientFrame::Exit.encode()) {
             // Leaving was the point; a connection that is gone already does not change that.
             log::info!("sending exit: {error}");
-            return Ok(Flow::Done);
+            return Ok(Flow::Done(Ended::Left));
         }
         let until = Instant::now() + self.config.leave_timeout;
         self.phase = Phase::Leaving { until };
@@ -378,11 +451,31 @@ impl Session {
         self.writer.write_all(bytes).map_err(|error| {
             log::info!("writing to the server failed: {error}");
             ClientError::ConnectionLost
-        })
+        })?;
+        self.last_sent = Instant::now();
+        Ok(())
     }
 
     /// Shows a local error as an `[ERROR]` line.
     fn error(&self, text: &str) {
         self.output.show(&Line::error(text));
+    }
+}
+
+/// When the next keepalive is due: `every` after the last bytes sent; never when `every` is zero.
+fn keepalive_due(last_sent: Instant, every: Duration) -> Option<Instant> {
+    (!every.is_zero()).then(|| last_sent + every)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_is_due_an_interval_after_the_last_bytes_sent() {
+        let sent = Instant::now();
+        let minute = Duration::from_secs(60);
+        assert_eq!(keepalive_due(sent, minute), Some(sent + minute));
+        assert_eq!(keepalive_due(sent, Duration::ZERO), None);
     }
 }

@@ -48,14 +48,15 @@ use std::time::Instant;
 
 use super::output::Output;
 use super::style::use_colours;
-use super::{ClientError, Config, clock, connect, saving};
+use super::{ClientError, Config, clock, connect, log_session_end, saving, session_start};
 use app::App;
 use event_loop::Channels;
 use screen::Screen;
 
-/// Connects to the server and runs the chat in the terminal UI until the user leaves (`exit` or
-/// Ctrl-C), or the connection ends and the user has seen why. The terminal is given back as it
-/// was before this returns.
+/// Connects to the server and runs the chat in the terminal UI until the user leaves (`exit`,
+/// Ctrl-C or Ctrl-D), or the server shuts down or the connection ends and the user has seen it.
+/// The terminal is given back as it was before this returns; the chat log gets the same session
+/// marks as from the line client.
 ///
 /// # Errors
 /// As [`run`](super::run), and when stdin or stdout is not a terminal.
@@ -70,6 +71,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     let stream = connect(&config)?;
     // Only its chat log is used: the screen is the app's.
     let output = Output::open(&config)?;
+    output.log_mark(&session_start(&config));
     stream.set_nodelay(true).map_err(ClientError::Setup)?;
     stream
         .set_write_timeout(Some(config.write_timeout))
@@ -104,5 +106,6 @@ pub fn run(config: Config) -> Result<(), ClientError> {
             log::warn!("the terminal UI's {thread} thread panicked");
         }
     }
-    result
+    log_session_end(&output, &result);
+    result.map(|_ended| ())
 }

@@ -20,7 +20,7 @@ use super::history::History;
 use super::queue::Outbound;
 use super::transcript::Transcript;
 use super::turn::{Audience, Encoded, Turn};
-use crate::protocol::ServerFrame;
+use crate::protocol::{self, ServerFrame};
 
 /// Events the broadcaster routes in one turn at most.
 const MAX_TURN: usize = 256;
@@ -135,7 +135,7 @@ impl Broadcaster {
         }
         self.end_turn();
         // Each writer sends what is queued, then the goodbye, then closes its connection.
-        let goodbye = ServerFrame::Error("server is shutting down".into());
+        let goodbye = ServerFrame::Error(protocol::SHUTTING_DOWN.into());
         for client in self.clients.values() {
             client.outbound.close_with(&goodbye);
         }

@@ -78,7 +78,7 @@ impl Reader {
             outbound: self.outbound.clone(),
             reply,
         };
-        let shutting_down = || Ending::Error("server is shutting down".into());
+        let shutting_down = || Ending::Error(protocol::SHUTTING_DOWN.into());
         self.events.send(join).map_err(|_| shutting_down())?;
         answer.recv().map_err(|_| shutting_down())
     }

@@ -25,7 +25,7 @@ use super::queue::{Outbound, QueueFull};
 use super::receiving::ReceivingFile;
 use super::transfer::{self, deadline};
 use super::{ClientId, Shared};
-use crate::protocol::{ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
+use crate::protocol::{self, ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
 
 /// Read buffer of a reader thread, in bytes: small, since it is for chat lines.
 pub(super) const READ_BUFFER: usize = 2 * 1024;
@@ -373,7 +373,7 @@ impl Reader {
     /// is told why (the broadcaster tells the joined ones).
     fn closed(&self) -> Ending {
         if self.shared.stopping.is_set() && !self.departure.joined {
-            Ending::Error("server is shutting down".into())
+            Ending::Error(protocol::SHUTTING_DOWN.into())
         } else {
             Ending::Closed
         }

@@ -44,7 +44,9 @@ fn the_client_removes_stale_partial_files_on_its_next_run() {
     peer.welcome("alice");
     client.expect("[INFO] Online: alice\n");
     peer.send(b"[FILE]:bob:hello.txt:5\nhello<END>\n");
-    client.expect("[Notification] Received file: received_hello.txt (from bob)");
+    client.expect(
+        "[Notification] Received file: a/b/downloads/received_hello.txt (5 bytes, from bob)",
+    );
     client.type_line("exit");
     peer.expect_line("exit");
     peer.close();

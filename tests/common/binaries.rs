@@ -238,6 +238,13 @@ impl ClientProcess {
         ClientProcess::spawn(dir, command, &[])
     }
 
+    /// As [`start`](Self::start), with `env` set.
+    pub fn start_with_env(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> ClientProcess {
+        let mut command = Command::new(CLIENT);
+        command.args(args);
+        ClientProcess::spawn(dir, command, env)
+    }
+
     /// As [`start`](Self::start), with `env` set and the client's stdin, stdout and stderr on a
     /// pseudo-terminal: util-linux `script` runs it and copies the terminal's output to its own
     /// stdout (stderr included, line ends as CR LF). For what the client does only on a terminal.
@@ -513,6 +520,13 @@ impl Chat {
         Chat::connect_with(test, args, ClientProcess::start)
     }
 
+    /// As [`connect`](Self::connect), with `env` set for the client.
+    pub fn connect_with_env(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
+        Chat::connect_with(test, args, |dir, args| {
+            ClientProcess::start_with_env(dir, args, env)
+        })
+    }
+
     /// As [`connect`](Self::connect), with the client on a pseudo-terminal and `env` set (see
     /// [`ClientProcess::start_in_terminal`]).
     pub fn connect_in_terminal(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
@@ -550,6 +564,39 @@ impl Chat {
         chat.client.expect("[INFO] Online: alice\n");
         chat
     }
+}
+
+/// Every line of a client's chat log, without the `YYYY-MM-DD HH:MM:SS ` (UTC) each starts
+/// with, which is checked; session marks (`=== session start: ...`) included.
+pub fn chat_log_lines(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).expect("read the chat log");
+    assert!(text.is_empty() || text.ends_with('\n'), "a torn last line");
+    text.lines()
+        .map(|line| {
+            let (stamp, rest) = line.split_at_checked(20).expect("a time, then the line");
+            let digits = stamp.bytes().filter(u8::is_ascii_digit).count();
+            let shape: String = stamp
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect();
+            assert_eq!(
+                (shape.as_str(), digits),
+                ("9999-99-99 99:99:99 ", 14),
+                "{line:?}"
+            );
+            rest.to_owned()
+        })
+        .collect()
+}
+
+/// What a client's chat log says was shown and sent, as text: its lines without their times,
+/// and without the session marks.
+pub fn chat_log(path: &Path) -> String {
+    chat_log_lines(path)
+        .into_iter()
+        .filter(|line| !line.starts_with("=== "))
+        .map(|line| line + "\n")
+        .collect()
 }
 
 /// Sends `signal` (`STOP`, `CONT`, ...) to a process with kill(1): the tests need no libc.

@@ -5,21 +5,25 @@
 //! socket. What it wants done comes out as [`Effect`]s (bytes for the writer thread, lines for the
 //! chat log) that `event_loop.rs` carries out.
 //!
-//! The conversation follows the line client's (`session.rs`) step by step: the greeting, the name
-//! (from `--name` or typed here), the welcome, `/files on` and its answer kept off the screen,
-//! then lines and commands, then `exit`. Every line shown goes to the chat log as the line client
-//! logs it, through the same `Output`.
+//! The conversation follows the line client's (`session.rs` and `inbound.rs`) step by step: the
+//! greeting, the name (from `--name` or typed here; a refused one asked again), the welcome,
+//! `/files on` and its answer kept off the screen, then lines and commands (and an empty line
+//! after `Config::keepalive` without sending), then `exit`, or the server's shutdown, or a lost
+//! connection. Every line shown goes to the chat log as the line client logs it, through the same
+//! `Output`, and the session ends the same ways ([`Ended`], or a [`ClientError`]).
 
-use std::path::Path;
 use std::time::Instant;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::super::clock;
+use super::super::file_command::file_command;
+use super::super::progress::SHOWN_ABOVE;
 use super::super::render::{Line, client_help, render};
 use super::super::safe_text::{escaped, safe};
-use super::super::sending::{file_command, load_file};
-use super::super::{ClientError, Config, FILE_COMMAND};
+use super::super::saving::saved_path;
+use super::super::sending::prepare_file;
+use super::super::session::Ended;
+use super::super::{ClientError, Config, FILE_COMMAND, clock};
 use super::completion::{complete, list_folder};
 use super::conversation::{Conversation, Entry};
 use super::input::{Edit, Input};
@@ -27,7 +31,7 @@ use super::net::{Inbound, Outgoing, Written};
 use super::roster::Roster;
 use super::transfers::{Transfer, Transfers};
 use crate::protocol::{
-    self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG, ServerFrame,
+    self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG, SHUTTING_DOWN, ServerFrame,
 };
 
 /// Lines the conversation keeps, and the bytes they may hold; older ones go (the chat log has
@@ -50,8 +54,9 @@ pub(super) enum Phase {
     Joined,
     /// `exit` was sent: waiting (until `until`) for the server to close the connection.
     Leaving { until: Instant },
-    /// The connection ended before the user left: why stays on screen until a key is pressed.
-    Lost(ClientError),
+    /// The server closed the connection before the user left (it shut down, or the connection
+    /// was lost): how stays on the status line until a key is pressed.
+    Closed(Result<Ended, ClientError>),
     /// Over; the event loop stops.
     Done,
 }
@@ -74,19 +79,28 @@ pub(super) struct App {
     /// Set at the welcome, when `/files on` is sent, until its answer has been kept off the
     /// screen (the user did not type it: the answer would only puzzle them).
     files_answer_pending: bool,
+    /// Why the server refused the last name, until one is welcomed: if the connection ends
+    /// (or the user leaves) meanwhile, the client never joined, and says why.
+    refused: Option<String>,
+    /// Set by `[ERROR]:server is shutting down`: the close that follows is a clean end.
+    shutting_down: bool,
+    /// When the last frame was queued for the server: the keepalive counts from there.
+    last_sent: Instant,
+    /// The time of the event being handled.
+    now: Instant,
     pub(super) conversation: Conversation,
     pub(super) roster: Roster,
     pub(super) input: Input,
     pub(super) transfers: Transfers,
     /// What Tab found when there was more than one completion, until the next key.
     pub(super) candidates: Vec<String>,
-    /// Files queued to send, oldest first: their number and the path as typed.
-    sending: Vec<(u64, String)>,
+    /// Files queued to send, oldest first: their number and the line to show once sent.
+    sending: Vec<(u64, Line)>,
     next_file: u64,
     /// Lines PageUp and PageDown move by: the conversation pane's height, set after each draw.
     page: usize,
     effects: Vec<Effect>,
-    outcome: Option<Result<(), ClientError>>,
+    outcome: Option<Result<Ended, ClientError>>,
     /// Seconds since the Unix epoch now: [`clock::now`], or a fixed time in tests.
     wall_clock: fn() -> u64,
     /// What carries the connection, for the status line.
@@ -100,14 +114,20 @@ impl App {
     pub(super) fn new(config: Config, now: Instant, wall_clock: fn() -> u64) -> App {
         let until = now + config.greeting_wait;
         let name = config.name.clone();
+        // The server's line limit: a longer line would be refused.
+        let limit = config.max_line;
         let mut app = App {
             config,
             phase: Phase::Greeting { until },
             name: None,
             files_answer_pending: false,
+            refused: None,
+            shutting_down: false,
+            last_sent: now,
+            now,
             conversation: Conversation::new(KEPT_LINES, KEPT_BYTES),
             roster: Roster::default(),
-            input: Input::new(protocol::DEFAULT_MAX_LINE),
+            input: Input::new(limit),
             transfers: Transfers::default(),
             candidates: Vec::new(),
             sending: Vec::new(),
@@ -147,13 +167,18 @@ impl App {
         )
     }
 
-    /// When the app wants [`on_deadline`](Self::on_deadline) called.
+    /// When the app wants [`on_deadline`](Self::on_deadline) called: the phase's deadline, or
+    /// once joined, when the keepalive is due.
     pub(super) fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Greeting { until }
             | Phase::AwaitReply { until }
             | Phase::Joining { until }
             | Phase::Leaving { until } => Some(until),
+            Phase::Joined => {
+                let every = self.config.keepalive;
+                (!every.is_zero()).then(|| self.last_sent + every)
+            }
             _ => None,
         }
     }
@@ -164,7 +189,7 @@ impl App {
     }
 
     /// How the session ended, once it has: the event loop stops then.
-    pub(super) fn outcome(&mut self) -> Option<Result<(), ClientError>> {
+    pub(super) fn outcome(&mut self) -> Option<Result<Ended, ClientError>> {
         self.outcome.take()
     }
 
@@ -175,6 +200,7 @@ impl App {
 
     /// A report from the receiver thread.
     pub(super) fn on_inbound(&mut self, inbound: Inbound, now: Instant) {
+        self.now = now;
         match inbound {
             Inbound::Frame(frame) => self.on_frame(frame, now),
             Inbound::Refused(error) => self.show(Line::error(&format!(
@@ -187,23 +213,19 @@ impl App {
                 size,
             } => {
                 if !self.transfers.has(Transfer::Receiving) {
+                    if size > SHOWN_ABOVE {
+                        // As the line client: a big file is announced before it is there.
+                        self.show(Line::file_arriving(&from, &name, size));
+                    }
                     let label = format!("receiving {name} from {from}");
                     self.transfers.start(Transfer::Receiving, label, size, now);
                 }
                 self.transfers.update(Transfer::Receiving, received, now);
             }
-            Inbound::Saved { from, saved } => {
+            Inbound::Saved { from, saved, size } => {
                 self.transfers.finish(Transfer::Receiving);
-                let path = if self.config.downloads == Path::new(".") {
-                    saved
-                } else {
-                    self.config.downloads.join(saved).display().to_string()
-                };
-                // The line client's words (inbound.rs), with the folder: where to find it.
-                self.show(Line::notification(&format!(
-                    "Received file: {} (from {from})",
-                    escaped(&path)
-                )));
+                let path = saved_path(&self.config.downloads, &saved);
+                self.show(Line::file_received(&path, size, &from));
             }
             Inbound::NotSaved { from, name, error } => {
                 self.transfers.finish(Transfer::Receiving);
@@ -211,12 +233,24 @@ impl App {
                     "could not save the file '{name}' from {from}: {error}"
                 )));
             }
-            Inbound::Closed(closed) => self.closed(closed.into()),
+            Inbound::Closed(closed) => {
+                let ended = if self.shutting_down {
+                    // The server said goodbye first: however the socket then ended, that was it.
+                    Ok(Ended::ServerShutDown)
+                } else if let Some(why) = self.refused.take().filter(|_| self.asks_name()) {
+                    // The [ERROR] was the server's last word, not a refused name.
+                    Err(ClientError::NotJoined(escaped(&why)))
+                } else {
+                    Err(closed.into())
+                };
+                self.closed(ended);
+            }
         }
     }
 
     /// A report from the writer thread.
     pub(super) fn on_written(&mut self, written: Written, now: Instant) {
+        self.now = now;
         match written {
             Written::Progress { id, sent } => {
                 self.transfers.update(Transfer::Sending(id), sent, now)
@@ -224,29 +258,33 @@ impl App {
             Written::FileSent { id } => {
                 self.transfers.finish(Transfer::Sending(id));
                 if let Some(at) = self.sending.iter().position(|(file, _)| *file == id) {
-                    let (_, path) = self.sending.remove(at);
-                    // The line client's words (session.rs), once the file is out whole.
-                    let sent = format!("File '{}' sent.", escaped(&path));
-                    self.show(Line::notification(&sent));
+                    let (_, sent) = self.sending.remove(at);
+                    self.show(sent);
                 }
             }
-            Written::Failed => self.closed(ClientError::ConnectionLost),
+            Written::Failed => self.closed(Err(ClientError::ConnectionLost)),
         }
     }
 
     /// A deadline of the phase passed.
     pub(super) fn on_deadline(&mut self, now: Instant) {
+        self.now = now;
+        if self.deadline().is_none_or(|due| now < due) {
+            return;
+        }
         match self.phase {
-            Phase::Greeting { until } if now >= until => self.phase = Phase::AskName,
-            Phase::AwaitReply { until } if now >= until => self.closed(ClientError::NoReply),
-            Phase::Joining { until } if now >= until => {
+            Phase::Greeting { .. } => self.phase = Phase::AskName,
+            Phase::AwaitReply { .. } => self.closed(Err(ClientError::NoReply)),
+            Phase::Joining { .. } => {
                 log::warn!("the server did not answer /files on");
                 self.phase = Phase::Joined;
             }
-            Phase::Leaving { until } if now >= until => {
+            Phase::Leaving { .. } => {
                 log::warn!("the server did not close the connection after exit");
-                self.finish(Ok(()));
+                self.finish(Ok(Ended::Left));
             }
+            // Nothing was sent for a while: an empty line keeps the server's idle timeout away.
+            Phase::Joined => self.send(&ClientFrame::Empty),
             _ => {}
         }
     }
@@ -262,9 +300,10 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return;
         }
-        if matches!(self.phase, Phase::Lost(_)) {
-            // Any key leaves, once the user has seen why.
-            return self.end_after_loss();
+        self.now = now;
+        if matches!(self.phase, Phase::Closed(_)) {
+            // Any key leaves, once the user has seen how it ended.
+            return self.end_after_close();
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if key.code != KeyCode::Tab {
@@ -317,8 +356,14 @@ impl App {
             ServerFrame::Info(_) if matches!(self.phase, Phase::Greeting { .. }) => {
                 self.phase = Phase::AskName;
             }
-            ServerFrame::Error(_) if asking => self.phase = Phase::AskName,
+            ServerFrame::Error(text) if text == SHUTTING_DOWN => self.shutting_down = true,
+            ServerFrame::Error(text) if asking => {
+                // A refused name, or the server's reason for closing: the close tells.
+                self.refused = Some(text);
+                self.phase = Phase::AskName;
+            }
             ServerFrame::Welcome(name) if asking => {
+                self.refused = None;
                 self.name = Some(name);
                 self.files_answer_pending = true;
                 self.send(&ClientFrame::Command(Command::Files(true)));
@@ -330,33 +375,34 @@ impl App {
     }
 
     /// Whether `frame` is the answer to the `/files on` sent at the welcome, to keep off the
-    /// screen: the first `[INFO]` or `[ERROR]` after it. An `[INFO]` is hidden; an `[ERROR]` is
-    /// shown, since it may say why the chat ends (as the line client does).
+    /// screen and out of the log, as the line client does: the first `[INFO]` or `[ERROR]` after
+    /// it (an `[ERROR]` comes from a server older than `/files`), unless the server is shutting
+    /// down, which is shown.
     fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
         if !self.files_answer_pending {
             return false;
         }
-        let hidden = match frame {
-            ServerFrame::Info(text) => {
-                log::debug!("the server's answer to /files on: {text}");
-                true
-            }
-            ServerFrame::Error(_) => false,
-            _ => return false,
+        let (ServerFrame::Info(text) | ServerFrame::Error(text)) = frame else {
+            return false;
         };
         self.files_answer_pending = false;
         if let Phase::Joining { .. } = self.phase {
             self.phase = Phase::Joined;
         }
-        hidden
+        if text == SHUTTING_DOWN {
+            return false;
+        }
+        log::info!("the server's answer to /files on: {text}");
+        true
     }
 
     /// The terminal's input ended (it was closed): leave, as the line client does at the end of
     /// its input.
     pub(super) fn on_end_of_input(&mut self, now: Instant) {
+        self.now = now;
         match self.phase {
-            Phase::Leaving { .. } => {}
-            Phase::Lost(_) => self.end_after_loss(),
+            Phase::Leaving { .. } | Phase::Done => {}
+            Phase::Closed(_) => self.end_after_close(),
             _ => self.leave(now),
         }
     }
@@ -364,7 +410,7 @@ impl App {
     /// Ctrl-C: leave as `exit` does; a second one while leaving does not wait for the server.
     fn interrupt(&mut self, now: Instant) {
         match self.phase {
-            Phase::Leaving { .. } => self.finish(Ok(())),
+            Phase::Leaving { .. } => self.finish(Ok(Ended::Left)),
             _ => self.leave(now),
         }
     }
@@ -408,8 +454,8 @@ impl App {
     fn on_line(&mut self, line: &str, now: Instant) {
         if line == EXIT_COMMAND {
             self.leave(now);
-        } else if let Some(path) = file_command(line) {
-            self.send_file(path, now);
+        } else if let Some(args) = file_command(line) {
+            self.send_file(args, now);
         } else if line.starts_with(FILE_TAG) {
             // Sent as typed, it would be a file header with the following lines as its content.
             self.show(Line::error(&format!(
@@ -450,30 +496,27 @@ impl App {
         }
     }
 
-    fn send_file(&mut self, path: &str, now: Instant) {
-        if path.is_empty() {
-            return self.show(Line::error(&format!("usage: {FILE_COMMAND} PATH")));
-        }
-        let (name, data) = match load_file(Path::new(path), self.config.max_file_size) {
+    /// `/file PATH [as NAME]`: `args` is what follows `/file`. The file goes to the writer
+    /// thread whole; its bar moves as the writer reports, and the line saying it was sent
+    /// comes once it is out.
+    fn send_file(&mut self, args: &str, now: Instant) {
+        let file = match prepare_file(args, self.config.max_file_size) {
             Ok(file) => file,
-            Err(why) => {
-                let error = format!("cannot send '{}': {why}", escaped(path));
-                return self.show(Line::error(&error));
-            }
+            Err(why) => return self.show(Line::error(&why)),
         };
         let id = self.next_file;
         self.next_file += 1;
-        let size = data.len() as u64;
+        let size = file.data.len() as u64;
+        let label = format!("sending {}", file.name);
         let bytes = ClientFrame::File {
-            name: name.clone(),
-            data,
+            name: file.name,
+            data: file.data,
         }
         .encode();
         self.transfers
-            .start(Transfer::Sending(id), format!("sending {name}"), size, now);
-        self.sending.push((id, path.to_owned()));
-        self.effects
-            .push(Effect::Send(Outgoing::File { id, bytes }));
+            .start(Transfer::Sending(id), label, size, now);
+        self.sending.push((id, file.sent));
+        self.queue(Outgoing::File { id, bytes });
     }
 
     /// Tab: completes the word before the cursor, or lists what it may become.
@@ -490,41 +533,49 @@ impl App {
         }
     }
 
-    /// Sends `exit` and waits for the server to close the connection.
+    /// Sends `exit` and waits for the server to close the connection. After a refused name,
+    /// leaving means the client never joined, as the line client says when its input ends then.
     fn leave(&mut self, now: Instant) {
         self.send(&ClientFrame::Exit);
+        if let Some(why) = self.refused.take().filter(|_| self.asks_name()) {
+            return self.finish(Err(ClientError::NotJoined(escaped(&why))));
+        }
         let until = now + self.config.leave_timeout;
         self.phase = Phase::Leaving { until };
     }
 
     /// The connection ended (or the server did not answer): the end when leaving, else kept on
-    /// screen as the reason.
-    fn closed(&mut self, error: ClientError) {
+    /// screen until a key is pressed.
+    fn closed(&mut self, ended: Result<Ended, ClientError>) {
         match self.phase {
-            Phase::Leaving { .. } => self.finish(Ok(())),
-            Phase::Lost(_) | Phase::Done => {}
+            Phase::Leaving { .. } => self.finish(Ok(Ended::Left)),
+            Phase::Closed(_) | Phase::Done => {}
             _ => {
                 self.transfers = Transfers::default();
-                self.phase = Phase::Lost(error);
+                self.phase = Phase::Closed(ended);
             }
         }
     }
 
-    /// The user has seen why the connection ended: the session is over, with that error.
-    fn end_after_loss(&mut self) {
-        if let Phase::Lost(error) = std::mem::replace(&mut self.phase, Phase::Done) {
-            self.outcome = Some(Err(error));
+    /// The user has seen how the session ended: it is over.
+    fn end_after_close(&mut self) {
+        if let Phase::Closed(ended) = std::mem::replace(&mut self.phase, Phase::Done) {
+            self.outcome = Some(ended);
         }
     }
 
-    fn finish(&mut self, outcome: Result<(), ClientError>) {
+    fn finish(&mut self, outcome: Result<Ended, ClientError>) {
         self.phase = Phase::Done;
         self.outcome = Some(outcome);
     }
 
     fn send(&mut self, frame: &ClientFrame) {
-        self.effects
-            .push(Effect::Send(Outgoing::Frame(frame.encode())));
+        self.queue(Outgoing::Frame(frame.encode()));
+    }
+
+    fn queue(&mut self, item: Outgoing) {
+        self.last_sent = self.now;
+        self.effects.push(Effect::Send(item));
     }
 
     /// Shows a line in the conversation, made safe as the line client's `Output` makes it,

@@ -20,6 +20,7 @@ use ratatui::crossterm::event::{self, Event};
 
 use super::super::inbound::Closed;
 use super::super::output::Output;
+use super::super::session::Ended;
 use super::super::{ClientError, THREAD_STACK};
 use super::app::{App, Effect};
 use super::net::{Inbound, Outgoing, Written};
@@ -71,7 +72,7 @@ pub(super) fn run(
     screen: &mut Screen,
     channels: &Channels,
     output: &Output,
-) -> Result<(), ClientError> {
+) -> Result<Ended, ClientError> {
     // A channel whose sender is gone is swapped for one that never fires, so the loop does not
     // spin on it while the app shows why the chat ended.
     let (no_keys, no_reports, no_writes) = (never(), never(), never());

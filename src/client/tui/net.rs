@@ -50,8 +50,12 @@ pub(super) enum Inbound {
         received: u64,
         size: u64,
     },
-    /// A file arrived and was saved under `saved` in the downloads folder.
-    Saved { from: String, saved: String },
+    /// A file of `size` bytes arrived and was saved under `saved` in the downloads folder.
+    Saved {
+        from: String,
+        saved: String,
+        size: u64,
+    },
     /// A file arrived and could not be saved.
     NotSaved {
         from: String,
@@ -89,7 +93,7 @@ pub(super) fn spawn_receiver(
 ) -> Result<(Receiver<Inbound>, JoinHandle<()>), ClientError> {
     let (reports, inbound) = bounded(INBOUND_QUEUE);
     let mut receiver = Receiving {
-        decoder: ServerFrameDecoder::new(config.max_line, config.max_file_size),
+        decoder: ServerFrameDecoder::new(config.max_received_line, config.max_file_size),
         downloads: config.downloads.clone(),
         reports,
         reported: None,
@@ -146,7 +150,11 @@ impl Receiving {
 
     fn save(&self, from: String, name: String, data: &[u8]) -> Inbound {
         match save_file(&self.downloads, &name, data) {
-            Ok(saved) => Inbound::Saved { from, saved },
+            Ok(saved) => Inbound::Saved {
+                from,
+                saved,
+                size: data.len() as u64,
+            },
             Err(error) => Inbound::NotSaved { from, name, error },
         }
     }
@@ -311,7 +319,7 @@ mod tests {
         let reports: Vec<Inbound> = inbound.try_iter().collect();
         assert!(matches!(&reports[0], Inbound::Frame(ServerFrame::Join(name)) if name == "bob"));
         let saved = reports.iter().find_map(|report| match report {
-            Inbound::Saved { from, saved } => Some((from.as_str(), saved.as_str())),
+            Inbound::Saved { from, saved, .. } => Some((from.as_str(), saved.as_str())),
             _ => None,
         });
         assert_eq!(saved, Some(("bob", "received_n.txt")));

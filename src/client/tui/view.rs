@@ -207,7 +207,7 @@ fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
     let offset = (column + 1).saturating_sub(width);
     let offset = u16::try_from(offset).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(input.text()).scroll((0, offset)), inner);
-    if !matches!(app.phase(), Phase::Lost(_) | Phase::Done) {
+    if !matches!(app.phase(), Phase::Closed(_) | Phase::Done) {
         let x = u16::try_from(column)
             .unwrap_or(u16::MAX)
             .saturating_sub(offset);
@@ -225,7 +225,8 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         Phase::AwaitReply { .. } | Phase::Joining { .. } => ("joining".to_owned(), Style::new()),
         Phase::Joined => ("connected".to_owned(), Style::new().fg(Color::Green)),
         Phase::Leaving { .. } => ("leaving".to_owned(), Style::new()),
-        Phase::Lost(error) => (format!("{error}: press any key to leave"), error_bold()),
+        Phase::Closed(Ok(ended)) => (format!("{ended}: press any key to leave"), bold()),
+        Phase::Closed(Err(error)) => (format!("{error}: press any key to leave"), error_bold()),
         Phase::Done => ("left".to_owned(), Style::new()),
     };
     let left = Row::from(vec![

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::client::Config;
 use crate::client::inbound::Closed;
 use crate::client::tui::testing::{config, frame, joined, message, ten_thirty_seven};
 
@@ -82,7 +83,7 @@ fn the_welcome_asks_for_files_and_hides_the_answer() {
 }
 
 #[test]
-fn an_error_answer_to_files_on_is_shown() {
+fn an_error_answer_to_files_on_is_hidden_too() {
     let (mut app, now) = started();
     app.on_inbound(Inbound::Frame(ServerFrame::Welcome("alice".into())), now);
     frame(
@@ -90,12 +91,81 @@ fn an_error_answer_to_files_on_is_shown() {
         ServerFrame::Error("unknown command /files".into()),
     );
     assert!(matches!(app.phase(), Phase::Joined));
-    assert!(
-        shown(&app)
-            .last()
-            .unwrap()
-            .ends_with("[ERROR] unknown command /files")
+    assert!(!shown(&app).iter().any(|line| line.contains("/files")));
+}
+
+#[test]
+fn the_servers_shutdown_is_a_clean_end_once_a_key_is_pressed() {
+    let mut app = joined();
+    frame(
+        &mut app,
+        ServerFrame::Error("server is shutting down".into()),
     );
+    assert_eq!(
+        shown(&app).last().unwrap(),
+        "10:37 [INFO] The server is shutting down."
+    );
+    app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
+    assert!(matches!(
+        app.phase(),
+        Phase::Closed(Ok(Ended::ServerShutDown))
+    ));
+    app.on_key(key(KeyCode::Enter), Instant::now());
+    assert!(matches!(app.outcome(), Some(Ok(Ended::ServerShutDown))));
+}
+
+#[test]
+fn a_close_right_after_an_error_before_the_welcome_means_not_joined() {
+    let (mut app, _) = started();
+    frame(&mut app, ServerFrame::Error("server full".into()));
+    app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
+    assert!(matches!(
+        app.phase(),
+        Phase::Closed(Err(ClientError::NotJoined(why))) if why == "server full"
+    ));
+}
+
+#[test]
+fn leaving_after_a_refused_name_means_not_joined() {
+    let (mut app, _) = started();
+    frame(
+        &mut app,
+        ServerFrame::Error("username 'alice' is taken".into()),
+    );
+    app.on_key(ctrl('c'), Instant::now());
+    assert_eq!(sent(&mut app), ["exit"]);
+    assert!(matches!(
+        app.outcome(),
+        Some(Err(ClientError::NotJoined(why))) if why == "username 'alice' is taken"
+    ));
+}
+
+#[test]
+fn an_empty_line_keeps_the_idle_timeout_away() {
+    let mut app = joined();
+    let due = app.deadline().expect("a keepalive is due once joined");
+    app.on_deadline(due - Duration::from_secs(1));
+    assert!(sent(&mut app).is_empty(), "not before it is due");
+    app.on_deadline(due);
+    assert_eq!(sent(&mut app), [""]);
+    assert!(
+        app.deadline().unwrap() > due,
+        "the next one counts from now"
+    );
+}
+
+#[test]
+fn no_keepalive_when_it_is_zero() {
+    let now = Instant::now();
+    let config = Config {
+        keepalive: Duration::ZERO,
+        ..config(Some("alice"))
+    };
+    let mut app = App::new(config, now, ten_thirty_seven);
+    app.on_inbound(Inbound::Frame(ServerFrame::Welcome("alice".into())), now);
+    frame(&mut app, ServerFrame::Info("files on".into()));
+    assert!(matches!(app.phase(), Phase::Joined));
+    assert_eq!(app.deadline(), None);
 }
 
 #[test]
@@ -138,7 +208,10 @@ fn a_refused_name_is_asked_again_and_a_bad_one_is_not_sent() {
 fn a_server_that_does_not_answer_the_name_ends_the_session() {
     let (mut app, now) = started();
     app.on_deadline(now + Duration::from_secs(3600));
-    assert!(matches!(app.phase(), Phase::Lost(ClientError::NoReply)));
+    assert!(matches!(
+        app.phase(),
+        Phase::Closed(Err(ClientError::NoReply))
+    ));
 }
 
 #[test]
@@ -231,6 +304,27 @@ fn a_file_is_queued_with_a_bar_and_announced_once_out() {
 }
 
 #[test]
+fn a_file_is_sent_under_another_name_with_as() {
+    let dir = std::env::temp_dir().join(format!("chat-tui-app-as-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("draft v2.txt");
+    std::fs::write(&path, b"hello").unwrap();
+    let mut app = joined();
+    type_line(
+        &mut app,
+        &format!("/file '{}' as notes.txt", path.display()),
+    );
+    assert_eq!(sent(&mut app), ["[FILE]:notes.txt:5"]);
+    app.on_written(Written::FileSent { id: 1 }, Instant::now());
+    let expected = format!(
+        "10:37 [Notification] File '{}' sent as 'notes.txt'.",
+        path.display()
+    );
+    assert_eq!(shown(&app).last().unwrap(), &expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_file_that_cannot_be_read_is_not_sent() {
     let mut app = joined();
     type_line(&mut app, "/file /no/such/file");
@@ -279,12 +373,29 @@ fn a_received_file_shows_a_bar_then_where_it_was_saved() {
     let saved = Inbound::Saved {
         from: "bob".into(),
         saved: "received_big.iso".into(),
+        size: 4000,
     };
     app.on_inbound(saved, now);
     assert!(app.transfers.list().is_empty());
     assert_eq!(
         shown(&app).last().unwrap(),
-        "10:37 [Notification] Received file: received_big.iso (from bob)"
+        "10:37 [Notification] Received file: received_big.iso (3.9 KiB, from bob)"
+    );
+}
+
+#[test]
+fn a_big_file_is_announced_before_it_is_there() {
+    let mut app = joined();
+    let receiving = Inbound::Receiving {
+        from: "bob".into(),
+        name: "big.iso".into(),
+        received: 0,
+        size: 2 * 1024 * 1024,
+    };
+    app.on_inbound(receiving, Instant::now());
+    assert_eq!(
+        shown(&app).last().unwrap(),
+        "10:37 [Notification] bob is sending big.iso (2 MiB)..."
     );
 }
 
@@ -301,13 +412,14 @@ fn the_saved_line_names_the_downloads_folder() {
     let saved = Inbound::Saved {
         from: "bob".into(),
         saved: "received_a.txt".into(),
+        size: 1,
     };
     app.on_inbound(saved, Instant::now());
     assert!(
         shown(&app)
             .last()
             .unwrap()
-            .ends_with("downloads/alice/received_a.txt (from bob)")
+            .ends_with("downloads/alice/received_a.txt (1 byte, from bob)")
     );
 }
 
@@ -331,7 +443,7 @@ fn exit_sends_exit_and_the_close_ends_the_session() {
     assert_eq!(sent(&mut app), ["exit"]);
     assert!(matches!(app.phase(), Phase::Leaving { .. }));
     app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
-    assert!(matches!(app.outcome(), Some(Ok(()))));
+    assert!(matches!(app.outcome(), Some(Ok(Ended::Left))));
 }
 
 #[test]
@@ -341,7 +453,7 @@ fn ctrl_c_leaves_like_exit_and_twice_does_not_wait() {
     assert_eq!(sent(&mut app), ["exit"]);
     assert!(app.outcome().is_none());
     app.on_key(ctrl('c'), Instant::now());
-    assert!(matches!(app.outcome(), Some(Ok(()))));
+    assert!(matches!(app.outcome(), Some(Ok(Ended::Left))));
 }
 
 #[test]
@@ -361,7 +473,7 @@ fn a_server_that_does_not_close_after_exit_is_left_anyway() {
     let now = Instant::now();
     type_line(&mut app, "exit");
     app.on_deadline(now + Duration::from_secs(3600));
-    assert!(matches!(app.outcome(), Some(Ok(()))));
+    assert!(matches!(app.outcome(), Some(Ok(Ended::Left))));
 }
 
 #[test]
@@ -370,7 +482,7 @@ fn a_lost_connection_stays_on_screen_until_a_key() {
     app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
     assert!(matches!(
         app.phase(),
-        Phase::Lost(ClientError::ConnectionLost)
+        Phase::Closed(Err(ClientError::ConnectionLost))
     ));
     assert!(app.outcome().is_none());
     app.on_key(key(KeyCode::Char('x')), Instant::now());
@@ -386,7 +498,7 @@ fn a_failed_write_is_a_lost_connection() {
     app.on_written(Written::Failed, Instant::now());
     assert!(matches!(
         app.phase(),
-        Phase::Lost(ClientError::ConnectionLost)
+        Phase::Closed(Err(ClientError::ConnectionLost))
     ));
 }
 

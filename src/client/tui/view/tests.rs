@@ -180,6 +180,21 @@ fn a_lost_connection_is_said_on_the_status_line() {
 }
 
 #[test]
+fn the_servers_shutdown_is_said_on_the_status_line() {
+    let mut app = joined();
+    frame(
+        &mut app,
+        ServerFrame::Error("server is shutting down".into()),
+    );
+    app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
+    let screen = screen(&app);
+    assert!(
+        screen[23].contains("the server shut down: press any key to leave"),
+        "{screen:#?}"
+    );
+}
+
+#[test]
 fn the_input_line_shows_what_is_typed_with_the_cursor_after_it() {
     let mut app = joined();
     typed(&mut app, "hello bob");
