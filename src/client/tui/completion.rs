@@ -59,7 +59,22 @@ pub(super) fn complete(
     {
         let partial = partial.trim_start_matches(' ');
         let from = before.len() - partial.len();
-        return finish(from, partial, paths(partial, list));
+        // A path opened with a quote (as a terminal pastes one with spaces) completes inside
+        // it, and a file closes it.
+        let (quote, path) = match partial.chars().next() {
+            Some(quote @ ('\'' | '"')) => (quote.to_string(), &partial[1..]),
+            _ => (String::new(), partial),
+        };
+        let mut found: Vec<String> = paths(path, list)
+            .into_iter()
+            .map(|found| format!("{quote}{found}"))
+            .collect();
+        if let [only] = found.as_mut_slice()
+            && !only.ends_with('/')
+        {
+            only.push_str(&quote);
+        }
+        return finish(from, partial, found);
     }
     if before.starts_with('/') && !before.contains(' ') {
         let matching = COMMANDS
@@ -248,6 +263,18 @@ mod tests {
                 "/file notes".into(),
                 vec!["notes-old.txt".into(), "notes.txt".into()]
             ))
+        );
+    }
+
+    #[test]
+    fn a_quoted_path_completes_inside_its_quote_and_a_file_closes_it() {
+        assert_eq!(
+            completed("/file 'notes.", folder),
+            Some(("/file 'notes.txt'".into(), vec![]))
+        );
+        assert_eq!(
+            completed("/file \"ph", folder),
+            Some(("/file \"photos/".into(), vec![]))
         );
     }
 
