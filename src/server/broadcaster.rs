@@ -170,6 +170,11 @@ impl Broadcaster {
                     self.route(Audience::AllBut(id), ServerFrame::Message { from, text });
                 }
             }
+            Event::Answer { id, frame } => {
+                if self.clients.contains_key(&id) {
+                    self.route(Audience::Only(id), frame);
+                }
+            }
             Event::Users { id } => {
                 if self.clients.contains_key(&id) {
                     let users = self.clients.values().map(|c| c.name.clone()).collect();
@@ -396,9 +401,11 @@ impl Broadcaster {
                 }
             }
             for id in overflowed {
-                if let Some(client) = self.forget(id) {
+                if let Some(client) = self.clients.get(&id) {
                     let (name, peer) = (&client.name, client.peer);
                     log::warn!("dropping {name} ({peer}): send queue exceeded");
+                }
+                if let Some(client) = self.forget(id) {
                     self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
                 }
             }
