@@ -10,13 +10,14 @@ ARGS  ?=
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client test bench lint fmt fuzz soak wireshark clean
+.PHONY: help build run-server run-client run-tui test bench lint fmt fuzz soak wireshark clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
 	@echo "make run-client NAME=bob      start a client as bob, with chat_log_bob.txt and downloads/bob/"
 	@echo "                              (asks for a name without NAME; ARGS='--timestamps')"
-	@echo "make test                     run every test"
+	@echo "make run-tui NAME=bob         the same in the terminal UI (feature tui)"
+	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
 	@echo "                              (SOAK_SECONDS=120 SOAK_CLIENTS=40 SOAK_SEED=<from the clock>)"
@@ -48,12 +49,23 @@ run-client:
 	@$(CARGO) build --release --bin chat-client
 	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(CLIENT_FILES) $(ARGS)
 
+# The terminal UI: the same client built with the feature tui, run with --tui, with the same
+# files of the user's own as run-client.
+run-tui:
+	@echo "Building chat-client with the terminal UI (a minute or two the first time)..."
+	@$(CARGO) build --release --features tui --bin chat-client
+	@$(CARGO) run --quiet --release --features tui --bin chat-client -- --tui --host $(HOST) \
+		--port $(PORT) $(CLIENT_FILES) $(ARGS)
+
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. The tests open many connections in one
 # process: the soft open-file limit is raised to the hard one where the system allows, and the
-# tests size themselves to what they get (they pass at the common 1024 too).
+# tests size themselves to what they get (they pass at the common 1024 too). Twice: the default
+# build, then with every feature (the terminal UI: its tests, tests/tui.rs among them, run only
+# then; tests/tui.rs needs tmux).
 test:
 	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(CARGO) test --workspace
+	ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; $(CARGO) test --workspace --all-features
 
 # The bench (the chat-bench package in bench/) starts target/release/chat-server itself, so the
 # server is built first; the bench lands beside it in the shared target directory.
@@ -69,6 +81,7 @@ soak:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all

@@ -45,6 +45,9 @@
 //!    `client/style.rs`: colours for a terminal; `client/clock.rs`: times in UTC;
 //!    `client/progress.rs`: the progress line of a big file;
 //! 6. `client/config.rs` and `client/error.rs`: the defaults and why the client stops.
+//!
+//! With the feature `tui`, `client/tui.rs` is a second front end on the same pieces
+//! ([`run_tui`], `chat-client --tui`): a split screen instead of stdin and stdout.
 
 mod clock;
 mod config;
@@ -60,6 +63,8 @@ mod sending;
 mod session;
 mod stdin;
 mod style;
+#[cfg(feature = "tui")]
+mod tui;
 
 use std::io;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -68,11 +73,13 @@ use std::sync::Arc;
 pub use config::Config;
 pub use error::ClientError;
 pub use style::ColorChoice;
+#[cfg(feature = "tui")]
+pub use tui::run as run_tui;
 
 use inbound::spawn_receiver;
 use output::Output;
 use render::Line;
-use session::Session;
+use session::{Ended, Session};
 use stdin::spawn_stdin_reader;
 
 /// What the client shows while it waits for a username.
@@ -122,14 +129,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         log::warn!("the receiver thread panicked");
     }
     output.close_prompt();
-    match &result {
-        Ok(ended) => output.log_mark(&format!("session end: {ended}")),
-        Err(error) => {
-            // What the binary prints on stderr, in the log too.
-            output.log_only(&Line::error(&error.to_string()));
-            output.log_mark(&format!("session end: {error}"));
-        }
-    }
+    log_session_end(&output, &result);
     result.map(|_ended| ())
 }
 
@@ -140,6 +140,18 @@ fn session_start(config: &Config) -> String {
     match &config.name {
         Some(name) => format!("session start: server {server}, name {name} (times in UTC)"),
         None => format!("session start: server {server} (times in UTC)"),
+    }
+}
+
+/// The mark that ends a session in the chat log, and before it, when the session failed, what
+/// the binary prints on stderr.
+fn log_session_end(output: &Output, result: &Result<Ended, ClientError>) {
+    match result {
+        Ok(ended) => output.log_mark(&format!("session end: {ended}")),
+        Err(error) => {
+            output.log_only(&Line::error(&error.to_string()));
+            output.log_mark(&format!("session end: {error}"));
+        }
     }
 }
 
