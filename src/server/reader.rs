@@ -31,6 +31,8 @@ use crate::protocol::{self, ClientFrame, ClientFrameDecoder, FrameError, ServerF
 pub(super) const READ_BUFFER: usize = 2 * 1024;
 /// Bytes of a file body read in one call at most; they go straight into the file's buffer.
 const BODY_READ: usize = 1024 * 1024;
+/// How far past a deadline a read may wait before the reader sees it.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
 /// Refusals logged per connection at most; the rest are counted, and the count is logged at
 /// the end.
 const LOGGED_REFUSALS: u32 = 3;
@@ -343,16 +345,17 @@ impl Reader {
         }
     }
 
-    /// Makes sure a read waits no longer than `left` (`None`: no limit). The socket's timeout is
-    /// changed only when it is too long, or when a read just timed out (`woke_early`), so a busy
-    /// connection does not pay a system call per read.
+    /// Makes sure a read waits no longer than `left` (`None`: no limit), give or take
+    /// `TIMEOUT_SLACK`. The socket's timeout is changed only when it is too long by more than
+    /// that, or when a read just timed out (`woke_early`): the idle deadline moves with every
+    /// frame, and a busy connection must not pay a system call per read for it.
     fn arm_read_timeout(&mut self, left: Option<Duration>, woke_early: bool) -> Result<(), Ending> {
         // A timeout of zero means "for ever" to the socket: wait a moment instead.
         let wanted = left.map(|left| left.max(Duration::from_millis(1)));
         let too_long = match (self.read_timeout, wanted) {
             (_, None) => false,
             (None, Some(_)) => true,
-            (Some(armed), Some(wanted)) => armed > wanted,
+            (Some(armed), Some(wanted)) => armed > wanted + TIMEOUT_SLACK,
         };
         if !(too_long || woke_early) || self.read_timeout == wanted {
             return Ok(());
