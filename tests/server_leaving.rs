@@ -137,3 +137,45 @@ fn threads_of_a_client_refused_for_a_framing_error_end_even_if_it_keeps_the_sock
     // alice never closes her end: the server gives up on her after lingering.
     server.expect_open_connections(1);
 }
+
+#[test]
+fn a_client_closed_for_an_error_first_gets_everything_routed_to_it_before_its_leave() {
+    // While bob floods the chat, carol breaks the protocol (a file size that is not a number)
+    // and is closed with an [ERROR]. Whatever alice saw before `[LEAVE]:carol` was routed to
+    // carol too, and must reach her before her [ERROR]: the error is her last frame, not one
+    // that overtakes the frames before it. (No history: carol joins ten times.)
+    let server = start_server(Config {
+        history: 0,
+        ..Config::default()
+    });
+    let mut alice = TestClient::join(server.addr, "alice");
+    let mut bob = TestClient::join(server.addr, "bob");
+    alice.expect_line("[JOIN]:bob");
+    for round in 0..10 {
+        let mut carol = TestClient::join(server.addr, "carol");
+        alice.expect_line("[JOIN]:carol");
+        bob.expect_line("[JOIN]:carol");
+        let burst: String = (0..300).map(|i| format!("r{round} m{i}\n")).collect();
+        bob.send(burst.as_bytes());
+        carol.send(b"[FILE]:x:abc\n");
+        let mut before_leave = Vec::new();
+        loop {
+            let line = alice.read_line();
+            if line == "[LEAVE]:carol" {
+                break;
+            }
+            before_leave.push(line);
+        }
+        for line in &before_leave {
+            carol.expect_line(line);
+        }
+        carol.expect_line("[ERROR]:bad file size: not a decimal number");
+        carol.expect_closed();
+        // The rest of the burst, for alice, before the next round.
+        let rest = 300 - before_leave.len();
+        for _ in 0..rest {
+            alice.read_line();
+        }
+        bob.expect_line("[LEAVE]:carol");
+    }
+}

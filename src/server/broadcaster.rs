@@ -236,7 +236,7 @@ impl Broadcaster {
                     self.turn.hold_file(memory);
                 }
             }
-            Event::Leave { id } => self.remove(id, None),
+            Event::Leave { id, last_words } => self.remove(id, last_words),
             Event::Console(request) => self.console(request),
             Event::Shutdown => return false,
         }

@@ -46,8 +46,12 @@ pub(super) enum Event {
         data: Vec<u8>,
         memory: FileReservation,
     },
-    /// A joined client left (exit, closed connection, or an error).
-    Leave { id: ClientId },
+    /// A joined client left (exit, closed connection, or an error); `last_words` says why when
+    /// the server closes it, and goes after everything routed to it before.
+    Leave {
+        id: ClientId,
+        last_words: Option<ServerFrame>,
+    },
     /// The operator asks something at the server's console.
     Console(ConsoleRequest),
     /// The server is stopping: say goodbye to everyone.

@@ -103,16 +103,24 @@ pub(super) struct Departure {
 }
 
 impl Departure {
-    fn leave(&mut self) {
-        if std::mem::take(&mut self.joined) {
-            let _ = self.events.send(Event::Leave { id: self.id });
+    /// Tells the broadcaster the client left, with the frame that says why, if any: the
+    /// broadcaster sends it after what it routed to the client before, then the connection
+    /// closes. False when the client had not joined: nobody else knows of it.
+    fn leave(&mut self, last_words: Option<ServerFrame>) -> bool {
+        if !std::mem::take(&mut self.joined) {
+            return false;
         }
+        let _ = self.events.send(Event::Leave {
+            id: self.id,
+            last_words,
+        });
+        true
     }
 }
 
 impl Drop for Departure {
     fn drop(&mut self) {
-        self.leave();
+        self.leave(None);
     }
 }
 
@@ -122,9 +130,16 @@ impl Reader {
     pub(super) fn run(mut self: Box<Self>) {
         let ending = self.serve();
         self.log_ending(&ending);
-        self.departure.leave();
-        if let Ending::Error(why) = &ending {
-            self.outbound.close_with(&ServerFrame::Error(why.clone()));
+        let last_words = match &ending {
+            Ending::Error(why) => Some(ServerFrame::Error(why.clone())),
+            _ => None,
+        };
+        // A joined client's last words go through the broadcaster, after everything routed to
+        // it before its [LEAVE]; a client that never joined has nothing else coming.
+        if !self.departure.leave(last_words.clone())
+            && let Some(last_words) = &last_words
+        {
+            self.outbound.close_with(last_words);
         }
         // Dropping our end of the queue lets the writer finish once the broadcaster has let go.
         let Reader {
