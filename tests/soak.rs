@@ -3,12 +3,14 @@
 //! Then every client's transcript is checked against the server's one global order, and the
 //! server's threads and memory must come back to where they were before.
 //!
-//! The model. An observer joins before anyone else, sends nothing and leaves last, so it receives
-//! every join, leave, message and file of the run, in the broadcaster's order: its transcript *is*
-//! the global order. A client must have received exactly the observer's events between its own
+//! The model. An observer joins before anyone else, asks for files, sends nothing else and leaves
+//! last, so it receives every join, leave, message and file of the run, in the broadcaster's
+//! order: its transcript *is* the global order. A client must have received exactly the observer's events between its own
 //! `[JOIN]` and `[LEAVE]` (minus its own), in the same order: all of them when it left with `exit`
 //! (it reads until the server closes), a prefix of them when it just closed its socket or was
-//! dropped. Each sender numbers its messages and files, and their content is a function of the
+//! dropped. Every client asks for files (`/files on`) right after its name: a file the server
+//! routes before that answer reaches it as the one-line notice instead, after it as the file.
+//! Each sender numbers its messages and files, and their content is a function of the
 //! run's seed, the sender and that number, so each receiver checks every byte as it arrives.
 //!
 //! Knobs, from the environment: `SOAK_SECONDS` (default 120), `SOAK_CLIENTS` (clients at once,
@@ -39,6 +41,8 @@ const FILE_PERCENT: u64 = 5;
 const MAX_FILE: u64 = 1 << 20;
 /// The server's default line limit: a message, without the name the server puts before it.
 const MAX_LINE: usize = 4096;
+/// What every client says right after its name: it checks the files others send.
+const FILES_ON: &str = "/files on";
 /// Every socket read wakes up this often to look at the clock.
 const TICK: Duration = Duration::from_secs(1);
 /// How long after the end of the run every client must be done, at most.
@@ -270,7 +274,8 @@ fn actor(id: u32, ctx: &Arc<Ctx>) -> ActorReport {
     };
 
     let name = client_name(ctx.seed, id);
-    let mut written = write_line(&stream, &name, rng.percent(20));
+    let mut written = write_line(&stream, &name, rng.percent(20))
+        .and_then(|()| write_line(&stream, FILES_ON, rng.percent(20)));
     let mut step = 0;
     while written.is_ok() && step < steps && Instant::now() < ctx.end {
         let seq = report.sent;
@@ -370,7 +375,8 @@ fn write_file(
     stream.write_all(&frame)
 }
 
-/// The observer: joined before any client and until after the last one, it sends nothing.
+/// The observer: joined before any client and until after the last one, it takes files and
+/// sends nothing.
 struct Observer {
     stream: TcpStream,
     reader: JoinHandle<Record>,
@@ -379,20 +385,22 @@ struct Observer {
 impl Observer {
     fn join(ctx: &Arc<Ctx>) -> Observer {
         let stream = connect(ctx.addr).expect("connect the observer");
-        let (welcomed, welcome) = mpsc::channel();
+        let (files_on, answer) = mpsc::channel();
         let reader = {
             let stream = stream.try_clone().expect("clone a socket");
             let ctx = Arc::clone(ctx);
             thread::Builder::new()
                 .name("soak-observer".into())
-                .spawn(move || receive(stream, 0, &ctx, Some(welcomed)))
+                .spawn(move || receive(stream, 0, &ctx, Some(files_on)))
                 .expect("start the observer")
         };
         write_line(&stream, &client_name(ctx.seed, 0), false).expect("send the observer's name");
-        // Nobody may join before the observer, or it would miss their `[JOIN]`.
-        welcome
+        write_line(&stream, FILES_ON, false).expect("the observer asks for files");
+        // Nobody may join before the observer takes files, or it would miss their `[JOIN]` or
+        // get their first files as notices.
+        answer
             .recv_timeout(Duration::from_secs(10))
-            .expect("the observer is welcomed");
+            .expect("the observer is welcomed and sent files");
         Observer { stream, reader }
     }
 
@@ -416,19 +424,27 @@ enum Ev {
     Leave(u32),
     Message(u32, u32),
     File(u32, u32),
+    /// The `[INFO]` line about file `seq` of a client, to a receiver not taking files (yet).
+    Shared(u32, u32),
+    /// The answer to this client's `/files on`: from here on it is sent files, not notices.
+    FilesOn,
 }
 
 impl Ev {
     /// The client the event is about or from; `None` for the ones about the receiver itself.
     fn origin(&self) -> Option<u32> {
         match *self {
-            Ev::Welcome | Ev::Users(_) => None,
-            Ev::Join(id) | Ev::Leave(id) | Ev::Message(id, _) | Ev::File(id, _) => Some(id),
+            Ev::Welcome | Ev::Users(_) | Ev::FilesOn => None,
+            Ev::Join(id)
+            | Ev::Leave(id)
+            | Ev::Message(id, _)
+            | Ev::File(id, _)
+            | Ev::Shared(id, _) => Some(id),
         }
     }
 
     fn is_item(&self) -> bool {
-        matches!(self, Ev::Message(..) | Ev::File(..))
+        matches!(self, Ev::Message(..) | Ev::File(..) | Ev::Shared(..))
     }
 }
 
@@ -450,8 +466,8 @@ struct Record {
 }
 
 /// Reads and checks everything client `me` receives until the server closes the connection (or
-/// this client shuts its socket). `welcomed` hears of the `[WELCOME]`.
-fn receive(stream: TcpStream, me: u32, ctx: &Ctx, welcomed: Option<mpsc::Sender<()>>) -> Record {
+/// this client shuts its socket). `files_on` hears of the answer to its `/files on`.
+fn receive(stream: TcpStream, me: u32, ctx: &Ctx, files_on: Option<mpsc::Sender<()>>) -> Record {
     let mut wire = Wire {
         stream,
         buffer: Vec::new(),
@@ -481,10 +497,10 @@ fn receive(stream: TcpStream, me: u32, ctx: &Ctx, welcomed: Option<mpsc::Sender<
                 continue;
             }
         };
-        if event == Ev::Welcome
-            && let Some(welcomed) = &welcomed
+        if event == Ev::FilesOn
+            && let Some(files_on) = &files_on
         {
-            let _ = welcomed.send(());
+            let _ = files_on.send(());
         }
         record.events.push(event);
     }
@@ -501,7 +517,11 @@ fn check_frame(
 ) -> Result<Option<Ev>, String> {
     let id = |name: &str| client_id(seed, name).ok_or(format!("unknown name {name:?}"));
     Ok(Some(match frame {
-        Frame::Info => return Ok(None),
+        Frame::Info(text) if text.starts_with("files on:") => Ev::FilesOn,
+        Frame::Info(text) => match shared_file(seed, &text)? {
+            Some((sender, seq)) => Ev::Shared(sender, seq),
+            None => return Ok(None), // the greeting
+        },
         Frame::Error(text) if text == "send queue exceeded" => {
             record.dropped = true;
             return Ok(None);
@@ -530,22 +550,7 @@ fn check_frame(
             Ev::Message(sender, seq)
         }
         Frame::File { from, name, data } => {
-            let sender = id(&from)?;
-            let mut fields = name.splitn(3, '-');
-            let seq = fields.next().and_then(|seq| seq.parse().ok());
-            let form = match fields.next() {
-                Some("b") => Some(Form::Sized),
-                Some("t") => Some(Form::Text),
-                _ => None,
-            };
-            let (Some(seq), Some(form)) = (seq, form) else {
-                return Err(format!("a file name not sent: {name:?}"));
-            };
-            if name != file_name(seed, sender, seq, form) {
-                return Err(format!(
-                    "the name of file {seq} of {from} differs: {name:?}"
-                ));
-            }
+            let (sender, seq, form) = sent_file(seed, &from, &name)?;
             if data != file_content(seed, sender, seq, form) {
                 return Err(format!("the bytes of file {seq} of {from} differ"));
             }
@@ -557,9 +562,49 @@ fn check_frame(
     }))
 }
 
+/// The sender, number and form of the file `name` from `from`, if that client sent it.
+fn sent_file(seed: u64, from: &str, name: &str) -> Result<(u32, u32, Form), String> {
+    let sender = client_id(seed, from).ok_or(format!("unknown name {from:?}"))?;
+    let mut fields = name.splitn(3, '-');
+    let seq = fields.next().and_then(|seq| seq.parse().ok());
+    let form = match fields.next() {
+        Some("b") => Some(Form::Sized),
+        Some("t") => Some(Form::Text),
+        _ => None,
+    };
+    let (Some(seq), Some(form)) = (seq, form) else {
+        return Err(format!("a file name not sent: {name:?}"));
+    };
+    if name != file_name(seed, sender, seq, form) {
+        return Err(format!(
+            "the name of file {seq} of {from} differs: {name:?}"
+        ));
+    }
+    Ok((sender, seq, form))
+}
+
+/// The file an `[INFO]` line tells of (`<sender> shared <name> (<size> bytes); ...`), checked
+/// against what was sent; `None` for an `[INFO]` line of another kind.
+fn shared_file(seed: u64, text: &str) -> Result<Option<(u32, u32)>, String> {
+    let Some((from, rest)) = text.split_once(" shared ") else {
+        return Ok(None);
+    };
+    let bad = || format!("a bad notice of a file: {text:?}");
+    let (name, size) = rest.rsplit_once(" (").ok_or_else(bad)?;
+    let size: usize = size
+        .split_once(" bytes)")
+        .and_then(|(size, _)| size.parse().ok())
+        .ok_or_else(bad)?;
+    let (sender, seq, form) = sent_file(seed, from, name)?;
+    if size != file_content(seed, sender, seq, form).len() {
+        return Err(format!("file {seq} of {from} is told of as {size} bytes"));
+    }
+    Ok(Some((sender, seq)))
+}
+
 /// A frame from the server, as docs/PROTOCOL.md describes it.
 enum Frame {
-    Info,
+    Info(String),
     Welcome(String),
     Users(Vec<String>),
     Join(String),
@@ -652,8 +697,8 @@ fn parse_frame(bytes: &[u8]) -> Result<Option<(Frame, usize)>, String> {
         };
         return Ok(Some((frame, end + 6)));
     }
-    let frame = if line.starts_with("[INFO]:") {
-        Frame::Info
+    let frame = if let Some(text) = line.strip_prefix("[INFO]:") {
+        Frame::Info(text.into())
     } else if let Some(name) = line.strip_prefix("[WELCOME]:") {
         Frame::Welcome(name.into())
     } else if let Some(names) = line.strip_prefix("[USERS]:") {
@@ -727,9 +772,9 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
         failures.push("the observer was cut off: no reference order".into());
         return totals;
     }
-    let start = [Ev::Welcome, Ev::Users(vec![0])];
+    let start = [Ev::Welcome, Ev::Users(vec![0]), Ev::FilesOn];
     if !events.starts_with(&start) {
-        let began: Vec<&Ev> = events.iter().take(2).collect();
+        let began: Vec<&Ev> = events.iter().take(start.len()).collect();
         failures.push(format!("the observer's session began {began:?}"));
         return totals;
     }
@@ -739,7 +784,7 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
     let max_id = reports.iter().map(|r| r.id).max().unwrap_or(0) as usize;
     let mut spans = vec![Span::default(); max_id + 1];
     let mut joined: BTreeSet<u32> = BTreeSet::new();
-    for (rank, event) in events.iter().enumerate().skip(2) {
+    for (rank, event) in events.iter().enumerate().skip(start.len()) {
         let Some(id) = event
             .origin()
             .filter(|&id| id != 0 && id as usize <= max_id)
@@ -814,10 +859,24 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
                     .filter(|e| e.origin() != Some(report.id))
                     .cloned(),
             );
-        let mut got = record.events.iter();
+        // The answer to its `/files on` is for it alone, so the global order does not hold it:
+        // it comes once, after `[USERS]`, and the files routed before it come as notices.
+        let answers = record.events.iter().filter(|e| **e == Ev::FilesOn).count();
+        if answers > 1 || (whole && answers == 0) {
+            failures.push(format!("{who}: its /files on was answered {answers} times"));
+        }
+        let mut files_on = false;
+        let mut got = record.events.iter().peekable();
         let mut count = 0;
         let mut in_step = true;
         for want in expected {
+            if count >= 2 && got.next_if_eq(&&Ev::FilesOn).is_some() {
+                files_on = true;
+            }
+            let want = match want {
+                Ev::File(id, seq) if !files_on => Ev::Shared(id, seq),
+                want => want,
+            };
             match got.next() {
                 Some(event) if *event == want => count += 1,
                 Some(event) => {
@@ -837,6 +896,9 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
                     break;
                 }
             }
+        }
+        if in_step && count >= 2 {
+            got.next_if_eq(&&Ev::FilesOn);
         }
         if in_step && let Some(extra) = got.next() {
             failures.push(format!(
