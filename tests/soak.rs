@@ -8,7 +8,8 @@
 //! order: its transcript *is* the global order. A client must have received exactly the observer's events between its own
 //! `[JOIN]` and `[LEAVE]` (minus its own), in the same order: all of them when it left with `exit`
 //! (it reads until the server closes), a prefix of them when it just closed its socket or was
-//! dropped. Every client asks for files (`/files on`) right after its name: a file the server
+//! dropped. A newcomer first gets the last `HISTORY` public messages before its join, in the
+//! same order. Every client asks for files (`/files on`) right after its name: a file the server
 //! routes before that answer reaches it as the one-line notice instead, after it as the file.
 //! Each sender numbers its messages and files, and their content is a function of the
 //! run's seed, the sender and that number, so each receiver checks every byte as it arrives.
@@ -41,6 +42,8 @@ const FILE_PERCENT: u64 = 5;
 const MAX_FILE: u64 = 1 << 20;
 /// The server's default line limit: a message, without the name the server puts before it.
 const MAX_LINE: usize = 4096;
+/// Public messages a newcomer is sent (`--history`): the last ones before its join.
+const HISTORY: usize = 20;
 /// What every client says right after its name: it checks the files others send.
 const FILES_ON: &str = "/files on";
 /// Every socket read wakes up this often to look at the clock.
@@ -80,7 +83,8 @@ fn soak_many_clients_keep_one_order_exact_bytes_and_free_everything() {
     // A first round with as many clients at once, unchecked but for its bytes, so that what
     // glibc keeps for reuse has grown before the baseline is taken: its malloc arenas (up to 8
     // per core, one more each time threads contend) and its cache of exited threads' stacks.
-    let warm_up = Ctx::new(seed ^ 0x5741_524d, server.addr, WARM_UP);
+    // Same seed, other ids: the observer checks the warm-up's last messages in its history.
+    let warm_up = Ctx::new(seed, server.addr, WARM_UP);
     let warm_reports = run_clients(&warm_up, 1_000_000, clients, pid, &mut peak);
     let mut failures: Vec<String> = warm_reports
         .iter()
@@ -424,6 +428,8 @@ enum Ev {
     Leave(u32),
     Message(u32, u32),
     File(u32, u32),
+    /// A message sent before this client joined, from its history.
+    History(u32, u32),
     /// The `[INFO]` line about file `seq` of a client, to a receiver not taking files (yet).
     Shared(u32, u32),
     /// The answer to this client's `/files on`: from here on it is sent files, not notices.
@@ -439,6 +445,7 @@ impl Ev {
             | Ev::Leave(id)
             | Ev::Message(id, _)
             | Ev::File(id, _)
+            | Ev::History(id, _)
             | Ev::Shared(id, _) => Some(id),
         }
     }
@@ -536,18 +543,15 @@ fn check_frame(
         Frame::Join(name) => Ev::Join(id(&name)?),
         Frame::Leave(name) => Ev::Leave(id(&name)?),
         Frame::Message { from, text } => {
-            let sender = id(&from)?;
-            let seq = text
-                .split_once('|')
-                .and_then(|(seq, _)| seq.parse().ok())
-                .ok_or(format!("a message without a number: {text:?}"))?;
-            if text != message_text(seed, sender, seq) {
-                let start: String = text.chars().take(40).collect();
-                return Err(format!("message {seq} of {from} differs: {start:?}..."));
-            }
+            let (sender, seq) = sent_message(seed, &from, &text)?;
             record.messages += 1;
             record.bytes_checked += text.len() as u64;
             Ev::Message(sender, seq)
+        }
+        Frame::History { from, text } => {
+            let (sender, seq) = sent_message(seed, &from, &text)?;
+            record.bytes_checked += text.len() as u64;
+            Ev::History(sender, seq)
         }
         Frame::File { from, name, data } => {
             let (sender, seq, form) = sent_file(seed, &from, &name)?;
@@ -560,6 +564,20 @@ fn check_frame(
             Ev::File(sender, seq)
         }
     }))
+}
+
+/// The sender and number of the message `text` from `from`, if that client sent it.
+fn sent_message(seed: u64, from: &str, text: &str) -> Result<(u32, u32), String> {
+    let sender = client_id(seed, from).ok_or(format!("unknown name {from:?}"))?;
+    let seq = text
+        .split_once('|')
+        .and_then(|(seq, _)| seq.parse().ok())
+        .ok_or(format!("a message without a number: {text:?}"))?;
+    if text != message_text(seed, sender, seq) {
+        let start: String = text.chars().take(40).collect();
+        return Err(format!("message {seq} of {from} differs: {start:?}..."));
+    }
+    Ok((sender, seq))
 }
 
 /// The sender, number and form of the file `name` from `from`, if that client sent it.
@@ -611,6 +629,10 @@ enum Frame {
     Leave(String),
     Error(String),
     Message {
+        from: String,
+        text: String,
+    },
+    History {
         from: String,
         text: String,
     },
@@ -709,6 +731,17 @@ fn parse_frame(bytes: &[u8]) -> Result<Option<(Frame, usize)>, String> {
         Frame::Leave(name.into())
     } else if let Some(text) = line.strip_prefix("[ERROR]:") {
         Frame::Error(text.into())
+    } else if let Some(fields) = line.strip_prefix("[HISTORY]:") {
+        let bad = || format!("a bad history frame: {line:?}");
+        let (time, rest) = fields.split_once(':').ok_or_else(bad)?;
+        let (from, text) = rest.split_once(':').ok_or_else(bad)?;
+        if time.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        Frame::History {
+            from: from.into(),
+            text: text.into(),
+        }
     } else if let Some((from, text)) = line.split_once(": ") {
         Frame::Message {
             from: from.into(),
@@ -748,6 +781,8 @@ struct Span {
     leave: Option<usize>,
     /// Who was joined when it joined, itself and the observer included, sorted.
     users: Vec<u32>,
+    /// The history it was due: the last public messages before its join.
+    history: Vec<Ev>,
     /// How many items of it the observer received.
     items: u32,
 }
@@ -772,19 +807,31 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
         failures.push("the observer was cut off: no reference order".into());
         return totals;
     }
-    let start = [Ev::Welcome, Ev::Users(vec![0]), Ev::FilesOn];
-    if !events.starts_with(&start) {
-        let began: Vec<&Ev> = events.iter().take(start.len()).collect();
+    // Its session begins with its welcome, the last messages of the warm-up, and the answer to
+    // its `/files on`.
+    let history = events
+        .iter()
+        .skip(2)
+        .take_while(|e| matches!(e, Ev::History(..)))
+        .count();
+    let start = 2 + history + 1;
+    if !events.starts_with(&[Ev::Welcome, Ev::Users(vec![0])])
+        || events.get(start - 1) != Some(&Ev::FilesOn)
+        || history > HISTORY
+    {
+        let began: Vec<&Ev> = events.iter().take(start).collect();
         failures.push(format!("the observer's session began {began:?}"));
         return totals;
     }
+    // Every public message so far, oldest first, as a newcomer's history shows it.
+    let mut public: Vec<Ev> = events[2..2 + history].to_vec();
 
     // The global order: each client joins once, sends its items in order while joined, and
     // leaves once.
     let max_id = reports.iter().map(|r| r.id).max().unwrap_or(0) as usize;
     let mut spans = vec![Span::default(); max_id + 1];
     let mut joined: BTreeSet<u32> = BTreeSet::new();
-    for (rank, event) in events.iter().enumerate().skip(start.len()) {
+    for (rank, event) in events.iter().enumerate().skip(start) {
         let Some(id) = event
             .origin()
             .filter(|&id| id != 0 && id as usize <= max_id)
@@ -799,6 +846,7 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
                 span.join = Some(rank);
                 span.users = joined.iter().copied().chain([0, id]).collect();
                 span.users.sort_unstable();
+                span.history = public[public.len().saturating_sub(HISTORY)..].to_vec();
                 joined.insert(id);
                 totals.most_joined = totals.most_joined.max(joined.len());
             }
@@ -808,6 +856,9 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
             }
             Ev::Message(_, seq) | Ev::File(_, seq) if present && *seq == span.items => {
                 span.items += 1;
+                if let Ev::Message(id, seq) = *event {
+                    public.push(Ev::History(id, seq));
+                }
             }
             _ => failures.push(format!(
                 "the observer received {event:?} at {rank} out of turn"
@@ -850,9 +901,11 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
         }
         totals.lost_at_close += u64::from(report.sent.saturating_sub(span.items));
 
-        // What it must have received: everything from its join to its leave, but its own.
+        // What it must have received: its history, then everything from its join to its
+        // leave, but its own.
         let expected = [Ev::Welcome, Ev::Users(span.users.clone())]
             .into_iter()
+            .chain(span.history.iter().cloned())
             .chain(
                 events[join + 1..leave]
                     .iter()
@@ -860,17 +913,18 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
                     .cloned(),
             );
         // The answer to its `/files on` is for it alone, so the global order does not hold it:
-        // it comes once, after `[USERS]`, and the files routed before it come as notices.
+        // it comes once, after its history, and the files routed before it come as notices.
         let answers = record.events.iter().filter(|e| **e == Ev::FilesOn).count();
         if answers > 1 || (whole && answers == 0) {
             failures.push(format!("{who}: its /files on was answered {answers} times"));
         }
+        let joined_with = 2 + span.history.len();
         let mut files_on = false;
         let mut got = record.events.iter().peekable();
         let mut count = 0;
         let mut in_step = true;
         for want in expected {
-            if count >= 2 && got.next_if_eq(&&Ev::FilesOn).is_some() {
+            if count >= joined_with && got.next_if_eq(&&Ev::FilesOn).is_some() {
                 files_on = true;
             }
             let want = match want {
@@ -897,7 +951,7 @@ fn check_run(observed: &Record, reports: &[ActorReport], failures: &mut Vec<Stri
                 }
             }
         }
-        if in_step && count >= 2 {
+        if in_step && count >= joined_with {
             got.next_if_eq(&&Ev::FilesOn);
         }
         if in_step && let Some(extra) = got.next() {
