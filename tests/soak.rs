@@ -77,7 +77,7 @@ fn soak_many_clients_keep_one_order_exact_bytes_and_free_everything() {
 
     let server = start_server();
     let pid = server.child.id();
-    let started = proc_status(pid);
+    let started = wait_for_names(pid);
     let mut peak = started;
 
     // A first round with as many clients at once, unchecked but for its bytes, so that what
@@ -1178,6 +1178,10 @@ struct Status {
 }
 
 /// Threads, resident memory and its high-water mark of process `pid`.
+///
+/// The console's thread is not counted: it reads the server's standard input, empty here, so it
+/// ends at once, but it starts after the server says where it hosts, so that the first look may
+/// or may not find it.
 fn proc_status(pid: u32) -> Status {
     let text = fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/PID/status");
     let field = |name: &str| -> u64 {
@@ -1188,10 +1192,42 @@ fn proc_status(pid: u32) -> Status {
             .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
     };
     Status {
-        threads: field("Threads:"),
+        threads: server_threads(pid).0,
         rss_kib: field("VmRSS:"),
         peak_rss_kib: field("VmHWM:"),
     }
+}
+
+/// The threads of server `pid` that count (all but the console's, see `proc_status`), and how
+/// many of them are so new that they have no name yet: a thread names itself once it runs, and
+/// until then it has the process's name, which only the main thread keeps.
+fn server_threads(pid: u32) -> (u64, u64) {
+    let main = fs::read_to_string(format!("/proc/{pid}/comm")).expect("read /proc/PID/comm");
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).expect("list the server's threads");
+    let names: Vec<(bool, String)> = tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let is_main = task.file_name().to_str() == Some(&pid.to_string());
+            Some((is_main, fs::read_to_string(task.path().join("comm")).ok()?))
+        })
+        .filter(|(_, name)| name.trim_end() != "console")
+        .collect();
+    let unnamed = names
+        .iter()
+        .filter(|(is_main, name)| !is_main && *name == main);
+    (names.len() as u64, unnamed.count() as u64)
+}
+
+/// The server's status once every thread it has started has its name, at most `SETTLE` after
+/// its start: on a busy machine, its first threads may not have run yet when it says where it
+/// hosts, and one that turns out to be the console must not be counted.
+fn wait_for_names(pid: u32) -> Status {
+    let deadline = Instant::now() + SETTLE;
+    while server_threads(pid).1 > 0 && Instant::now() < deadline {
+        // Nothing to wait on for another process's threads but /proc itself.
+        thread::sleep(Duration::from_millis(10));
+    }
+    proc_status(pid)
 }
 
 /// Waits, at most `SETTLE`, until the server is down to `threads` threads, and returns its
