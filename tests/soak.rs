@@ -62,9 +62,12 @@ const HISTORY: usize = 20;
 /// What every client says right after its name: it checks the files others send.
 const FILES_ON: &str = "/files on";
 /// The server's `--write-timeout` and `--file-timeout`, in seconds: short, so that the clients
-/// that never read and the files that stall end well within a run.
-const WRITE_TIMEOUT: &str = "3";
-const FILE_TIMEOUT: &str = "3";
+/// that never read and the files that stall end well within a run, but not so short that a busy
+/// machine, which can leave a test thread unscheduled for seconds, gets honest clients dropped
+/// (seen with 3 s at a load average of 178 on 2 cores: the observer was cut off, which freed its
+/// name, and a spammer joined under it).
+const WRITE_TIMEOUT: &str = "5";
+const FILE_TIMEOUT: &str = "5";
 /// The server's file budget (`--max-file-memory`), and the largest file (`--max-file-size`), so
 /// that a file of the whole budget can probe that it is all free at the end. The run never
 /// fills it: at most `SOAK_CLIENTS` honest files of at most about 1.6 MB are on their way at
@@ -1399,22 +1402,34 @@ fn check_run(
         bytes: observed.bytes_checked,
         ..Totals::default()
     };
+    // Causes before their consequences: an observer cut off, or a spammer let in (once the
+    // observer has gone, its name is free), makes every other transcript fail.
+    let cut_off = !observed.eof || observed.dropped;
+    if cut_off {
+        let how = if observed.dropped {
+            "dropped (send queue exceeded)"
+        } else {
+            "closed, or not read for the write timeout"
+        };
+        failures.push(format!(
+            "the observer was cut off ({how}): no reference order"
+        ));
+    }
     failures.extend(observed.failures.iter().cloned());
     for error in &observed.errors {
         failures.push(format!("the observer got [ERROR]:{error}"));
-    }
-    for report in reports {
-        failures.extend(report.failures.iter().cloned());
-        failures.extend(report.record.failures.iter().cloned());
     }
     for report in hostile {
         failures.extend(report.failures.iter().cloned());
         failures.extend(report.record.failures.iter().cloned());
         totals.hostile.add(report);
     }
+    for report in reports {
+        failures.extend(report.failures.iter().cloned());
+        failures.extend(report.record.failures.iter().cloned());
+    }
     let events = &observed.events;
-    if !observed.eof || observed.dropped {
-        failures.push("the observer was cut off: no reference order".into());
+    if cut_off {
         return totals;
     }
     // Its session begins with its welcome, the last messages of the warm-up, and the answer to
