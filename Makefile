@@ -19,8 +19,9 @@ help:
 	@echo "make run-tui NAME=bob         the same in the terminal UI (feature tui)"
 	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
-	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
-	@echo "                              (SOAK_SECONDS=120 SOAK_CLIENTS=40 SOAK_SEED=<from the clock>)"
+	@echo "make soak                     many clients, some hostile, for 2 minutes; check every byte"
+	@echo "                              and order (SOAK_SECONDS=120 SOAK_CLIENTS=40 SOAK_HOSTILE=2"
+	@echo "                              SOAK_SEED=<from the clock>)"
 	@echo "make lint                     check formatting and clippy (-D warnings)"
 	@echo "make build                    build the release binaries into target/release"
 	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
@@ -73,8 +74,9 @@ bench:
 	$(CARGO) build --release
 	@$(CARGO) run --quiet --release --package chat-bench -- $(BENCH_ARGS)
 
-# Not part of `make test`: it takes minutes. SOAK_SECONDS, SOAK_CLIENTS and SOAK_SEED are read
-# from the environment (`make soak SOAK_SECONDS=10` passes them too).
+# Not part of `make test`: it takes minutes. SOAK_SECONDS, SOAK_CLIENTS, SOAK_HOSTILE (hostile
+# clients of each kind at once) and SOAK_SEED are read from the environment (`make soak
+# SOAK_SECONDS=10` passes them too).
 soak:
 	$(CARGO) test --release --test soak -- --ignored --nocapture
 
