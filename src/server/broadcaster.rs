@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::Receiver;
@@ -279,7 +278,7 @@ impl Broadcaster {
             return JoinAnswer::QueueFull;
         }
         self.names.insert(key, id);
-        client.since = self.turn.len();
+        client.since = self.turn.position();
         self.clients.insert(id, client);
         log::info!("[+] {name} is connected.");
         self.transcript
@@ -338,7 +337,7 @@ impl Broadcaster {
                 id,
                 outbound: client.outbound,
                 share_start: client.since,
-                share_end: self.turn.len(),
+                share_end: self.turn.position(),
                 last_words,
             });
             self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
@@ -408,18 +407,21 @@ impl Broadcaster {
     /// turn overflow someone else).
     fn end_turn(&mut self) {
         while !self.turn.is_empty() {
-            let turn = Arc::new(std::mem::take(&mut self.turn));
-            let len = turn.len();
+            let (turn, mut private) = std::mem::take(&mut self.turn).finish();
+            let len = turn.position();
             let mut overflowed = Vec::new();
             for (&id, client) in &mut self.clients {
-                let share = turn.share(id, client.since..len);
+                let own = private.remove(&id).unwrap_or_default();
+                let share = turn.share(id, client.since..len, own);
                 client.since = 0;
                 if share.mine.frames > 0 && client.outbound.push_share(&turn, share).is_err() {
                     overflowed.push(id);
                 }
             }
             for departed in std::mem::take(&mut self.departed) {
-                let share = turn.share(departed.id, departed.share_start..departed.share_end);
+                let own = private.remove(&departed.id).unwrap_or_default();
+                let range = departed.share_start..departed.share_end;
+                let share = turn.share(departed.id, range, own);
                 if share.mine.frames > 0 {
                     let _ = departed.outbound.push_share(&turn, share);
                 }

@@ -133,7 +133,7 @@ impl Writer {
                     written += line.len();
                 }
                 Outgoing::Turn { turn, share, bytes } => {
-                    for frame in turn.frames_for(self.id, share.range.clone()) {
+                    for frame in share.frames(turn, self.id) {
                         if let Encoded::File { data, .. } = frame {
                             file_bytes += data.len() as u64;
                         }
