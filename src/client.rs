@@ -60,6 +60,8 @@ use output::Output;
 use session::Session;
 use stdin::spawn_stdin_reader;
 
+use crate::transport::Transport;
+
 /// What the client shows while it waits for a username.
 pub const NAME_PROMPT: &str = "Enter your username: ";
 /// The command that sends a file: `/file PATH`.
@@ -89,16 +91,18 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     stream
         .set_write_timeout(Some(config.write_timeout))
         .map_err(ClientError::Setup)?;
+    let (reader, writer, closer) = Transport::plain(stream)
+        .split()
+        .map_err(ClientError::Setup)?;
 
     let input = spawn_stdin_reader(config.max_line)?;
-    let (events, receiver) = spawn_receiver(&stream, &config, Arc::clone(&output))?;
-    let writer = stream.try_clone().map_err(ClientError::Setup)?;
+    let (events, receiver) = spawn_receiver(reader, &config, Arc::clone(&output))?;
     let result = Session::new(writer, Arc::clone(&output), config).run(&events, &input);
 
     // However the session ended, end the receiver too: dropping `events` fails a send it may be
     // blocked in, and shutting the socket down wakes its blocking read.
     drop(events);
-    if let Err(error) = stream.shutdown(Shutdown::Both) {
+    if let Err(error) = closer.shutdown(Shutdown::Both) {
         log::debug!("shutting the socket down: {error}"); // the server may have closed it first
     }
     if receiver.join().is_err() {

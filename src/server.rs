@@ -20,6 +20,10 @@
 //! then gives each client its share of the turn as one queue item, so under load each writer
 //! wakes once per turn rather than once per message.
 //!
+//! A connection's socket is behind a [`transport`](crate::transport): the reader holds its read
+//! half, the writer its write half, and the table of open connections a closer, so the same
+//! threads serve plain TCP and (with the `tls` feature) TLS.
+//!
 //! Who may connect at all is the access rules' decision (`access.rs`, `--allow` and `--deny`),
 //! taken before a connection counts against any limit.
 //!

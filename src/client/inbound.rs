@@ -3,8 +3,7 @@
 //! [`save_file`]), and the few events the main thread needs: the handshake (greeted, welcomed,
 //! refused) and the connection closing. It ends when the socket closes.
 
-use std::io::{self, Read};
-use std::net::TcpStream;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -16,6 +15,7 @@ use super::render::render;
 use super::saving::save_file;
 use super::{ClientError, Config, THREAD_STACK};
 use crate::protocol::{FrameError, ServerFrame, ServerFrameDecoder};
+use crate::transport::ReadHalf;
 
 /// Handshake events waiting for the main thread; there are only a few per connection.
 const EVENT_QUEUE: usize = 16;
@@ -61,7 +61,7 @@ impl From<Closed> for ClientError {
 
 /// The receiver thread's state: socket bytes -> frames -> lines, files and events.
 struct Incoming {
-    stream: TcpStream,
+    stream: ReadHalf,
     decoder: ServerFrameDecoder,
     output: Arc<Output>,
     downloads: PathBuf,
@@ -70,16 +70,16 @@ struct Incoming {
     joined: bool,
 }
 
-/// Starts the receiver thread on a clone of `stream`. Returns the channel of its events and its
-/// handle, to join once the socket is shut down.
+/// Starts the receiver thread on the reading half of the connection. Returns the channel of its
+/// events and its handle, to join once the socket is shut down.
 pub(super) fn spawn_receiver(
-    stream: &TcpStream,
+    stream: ReadHalf,
     config: &Config,
     output: Arc<Output>,
 ) -> Result<(Receiver<Event>, JoinHandle<()>), ClientError> {
     let (events, main_events) = bounded(EVENT_QUEUE);
     let incoming = Incoming {
-        stream: stream.try_clone().map_err(ClientError::Setup)?,
+        stream,
         decoder: ServerFrameDecoder::new(config.max_line, config.max_file_size),
         output,
         downloads: config.downloads.clone(),

@@ -2,8 +2,6 @@
 //! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome), then
 //! turns stdin lines into [`ClientFrame`]s, and is the only one that writes to the socket.
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,6 +15,7 @@ use super::sending::{file_command, load_file};
 use super::stdin::StdinLine;
 use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
 use crate::protocol::{self, ClientFrame, EXIT_COMMAND, FILE_TAG};
+use crate::transport::WriteHalf;
 
 /// Where the main thread is in the conversation.
 #[derive(Debug)]
@@ -69,14 +68,14 @@ enum Happened {
 
 /// The main thread's state; it alone writes to the socket.
 pub(super) struct Session {
-    writer: TcpStream,
+    writer: WriteHalf,
     output: Arc<Output>,
     config: Config,
     phase: Phase,
 }
 
 impl Session {
-    pub(super) fn new(writer: TcpStream, output: Arc<Output>, config: Config) -> Session {
+    pub(super) fn new(writer: WriteHalf, output: Arc<Output>, config: Config) -> Session {
         let until = Instant::now() + config.greeting_wait;
         Session {
             writer,

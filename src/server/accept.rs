@@ -1,8 +1,8 @@
 //! Accepting: the acceptor thread takes each new connection, asks admission whether it may
 //! stay, and starts its two threads, a reader and a writer, which share the connection's guard.
 
-use std::io::{self, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io;
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use super::reader::{Departure, READ_BUFFER, Reader};
 use super::writer::{self, Writer};
 use super::{ClientId, Shared};
 use crate::protocol::{ClientFrameDecoder, ServerFrame};
+use crate::transport::Transport;
 
 /// Stack of each client thread; they keep their buffers on the heap.
 const CLIENT_STACK: usize = 128 * 1024;
@@ -53,19 +54,21 @@ fn open_connection(
     events: &Sender<Event>,
 ) -> io::Result<()> {
     let config = &shared.config;
+    let transport = Transport::plain(stream);
+    let socket = transport.socket();
     // Small frames must not wait for delayed ACKs.
-    stream.set_nodelay(true)?;
+    socket.set_nodelay(true)?;
     // A write waits at most this long, so the writer can judge progress (see `writer.rs`).
-    stream.set_write_timeout(Some(writer::WRITE_SLICE.min(config.write_timeout)))?;
+    socket.set_write_timeout(Some(writer::WRITE_SLICE.min(config.write_timeout)))?;
     let connected_at = Instant::now();
-    let peer = stream.peer_addr()?;
+    let peer = socket.peer_addr()?;
     let ip = peer.ip();
     let limited = shared.limits_apply_to(ip);
-    if let Some(refusal) = shared.connections.admit(id, &stream, ip, limited, config)? {
+    let (stream, mut sink, closer) = transport.split()?;
+    if let Some(refusal) = shared.connections.admit(id, &closer, ip, limited, config)? {
         log::warn!("{refusal}: turned away {ip}");
-        let mut stream = stream;
-        let _ = stream.write_all(&ServerFrame::Error(refusal.to_string()).encode());
-        let _ = stream.shutdown(Shutdown::Write);
+        let _ = sink.write_all(&ServerFrame::Error(refusal.to_string()).encode());
+        let _ = sink.finish();
         return Ok(());
     }
     log::debug!("connection {id} from {ip}");
@@ -81,7 +84,8 @@ fn open_connection(
 
     let writer = Writer {
         id,
-        stream: stream.try_clone()?,
+        stream: sink,
+        closer,
         inbox,
         reader_done,
         guard: Arc::clone(&guard),

@@ -26,6 +26,7 @@ use super::receiving::ReceivingFile;
 use super::transfer::{self, deadline};
 use super::{ClientId, Shared};
 use crate::protocol::{ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
+use crate::transport::ReadHalf;
 
 /// Read buffer of a reader thread, in bytes: small, since it is for chat lines.
 pub(super) const READ_BUFFER: usize = 2 * 1024;
@@ -58,7 +59,7 @@ pub(super) type Item = Result<ClientFrame, FrameError>;
 
 pub(super) struct Reader {
     pub(super) id: ClientId,
-    pub(super) stream: TcpStream,
+    pub(super) stream: ReadHalf,
     /// Where the client connected from, and when.
     pub(super) peer: SocketAddr,
     pub(super) connected_at: Instant,
@@ -121,7 +122,7 @@ impl Reader {
         } = *self;
         drop(outbound);
         if !matches!(ending, Ending::Closed) {
-            drain(stream);
+            drain(stream.into_socket());
         }
     }
 
