@@ -7,21 +7,31 @@ NAME  ?=
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
 
-.PHONY: help build run-server run-client test bench lint fmt fuzz soak clean
+# The optional features (Cargo.toml): TLS and accounts. The default build has neither.
+SECURE := --features tls,accounts
+
+.PHONY: help build build-secure run-server run-client run-server-tls run-client-tls test bench \
+	lint fmt fuzz soak clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT)"
 	@echo "make run-client NAME=bob      start a client (asks for a name without NAME)"
-	@echo "make test                     run every test"
+	@echo "make run-server-tls           the server with TLS (a self-signed certificate made at start)"
+	@echo "make run-client-tls NAME=bob  a client over TLS (trusts the server's certificate on first use)"
+	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
 	@echo "                              (SOAK_SECONDS=120 SOAK_CLIENTS=40 SOAK_SEED=<from the clock>)"
 	@echo "make lint                     check formatting and clippy (-D warnings)"
 	@echo "make build                    build the release binaries into target/release"
+	@echo "make build-secure             the same with TLS and accounts (features tls, accounts)"
 	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
 
 build:
 	$(CARGO) build --release
+
+build-secure:
+	$(CARGO) build --release $(SECURE)
 
 run-server:
 	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT)
@@ -29,10 +39,20 @@ run-server:
 run-client:
 	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
 
+run-server-tls:
+	@$(CARGO) run --quiet --release $(SECURE) --bin chat-server -- --host $(HOST) --port $(PORT) \
+		--tls-self-signed
+
+run-client-tls:
+	@$(CARGO) run --quiet --release $(SECURE) --bin chat-client -- --host $(HOST) --port $(PORT) \
+		--tls $(if $(NAME),--name $(NAME))
+
 # The whole workspace: the library and its binaries, and bench/, whose quick run
-# (bench/tests/bench_quick.rs) keeps the bench working.
+# (bench/tests/bench_quick.rs) keeps the bench working. Twice: the default build, then with
+# every feature (TLS and accounts), whose own tests only run then.
 test:
 	$(CARGO) test --workspace
+	$(CARGO) test --workspace --all-features
 
 # The bench (the chat-bench package in bench/) starts target/release/chat-server itself, so the
 # server is built first; the bench lands beside it in the shared target directory.
@@ -48,6 +68,7 @@ soak:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
