@@ -40,6 +40,8 @@
 mod config;
 mod error;
 mod inbound;
+#[cfg(feature = "tls")]
+mod known_servers;
 mod output;
 mod render;
 mod safe_text;
@@ -47,6 +49,8 @@ mod saving;
 mod sending;
 mod session;
 mod stdin;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::io;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -54,13 +58,17 @@ use std::sync::Arc;
 
 pub use config::Config;
 pub use error::ClientError;
+#[cfg(feature = "tls")]
+pub use known_servers::default_path as default_known_servers;
+#[cfg(feature = "tls")]
+pub use tls::TlsTrust;
 
 use inbound::spawn_receiver;
 use output::Output;
 use session::Session;
 use stdin::spawn_stdin_reader;
 
-use crate::transport::Transport;
+use crate::transport::{Closer, ReadHalf, Transport, WriteHalf};
 
 /// What the client shows while it waits for a username.
 pub const NAME_PROMPT: &str = "Enter your username: ";
@@ -83,17 +91,23 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
     saving::remove_stale_temporaries(&config.downloads);
     let stream = connect(&config)?;
-    // Opened once connected, so a client that never got in leaves no empty log behind.
-    let output = Arc::new(Output::open(config.log.as_deref())?);
     // Chat lines are small and typed by people: send each at once, not when a packet fills up.
     stream.set_nodelay(true).map_err(ClientError::Setup)?;
     // A server that stops reading must not hang the client for ever in the middle of a file.
     stream
         .set_write_timeout(Some(config.write_timeout))
         .map_err(ClientError::Setup)?;
-    let (reader, writer, closer) = Transport::plain(stream)
-        .split()
-        .map_err(ClientError::Setup)?;
+    let Connection {
+        reader,
+        writer,
+        closer,
+        notice,
+    } = secure(stream, &config)?;
+    // Opened once connected, so a client that never got in leaves no empty log behind.
+    let output = Arc::new(Output::open(config.log.as_deref())?);
+    if let Some(notice) = notice {
+        output.line(&notice);
+    }
 
     let input = spawn_stdin_reader(config.max_line)?;
     let (events, receiver) = spawn_receiver(reader, &config, Arc::clone(&output))?;
@@ -110,6 +124,35 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     }
     output.close_prompt();
     result
+}
+
+/// A connection to the server, ready for the chat: its halves, and what the user should be told
+/// about how it is secured.
+struct Connection {
+    reader: ReadHalf,
+    writer: WriteHalf,
+    closer: Closer,
+    /// A line for the user: a server trusted for the first time, or one not checked at all.
+    notice: Option<String>,
+}
+
+/// Plain TCP, or TLS when the config asks for it (the handshake happens here, before the
+/// threads start). The one place where the two kinds part.
+fn secure(stream: TcpStream, config: &Config) -> Result<Connection, ClientError> {
+    #[cfg(feature = "tls")]
+    if let Some(trust) = &config.tls {
+        return tls::secure(stream, config, trust);
+    }
+    let _ = config;
+    let (reader, writer, closer) = Transport::plain(stream)
+        .split()
+        .map_err(ClientError::Setup)?;
+    Ok(Connection {
+        reader,
+        writer,
+        closer,
+        notice: None,
+    })
 }
 
 /// Tries each address the host resolves to, each attempt bounded by `connect_timeout`.

@@ -53,7 +53,10 @@ mod history;
 mod queue;
 mod reader;
 mod receiving;
+mod securing;
 mod stop;
+#[cfg(feature = "tls")]
+mod tls;
 mod transcript;
 mod transfer;
 mod turn;
@@ -70,6 +73,8 @@ pub use console::{
     CONSOLE_HELP, Console, ConsoleCommand, ConsoleError, ConsoleReply, OnlineUser, show_users,
 };
 pub use stop::Stopper;
+#[cfg(feature = "tls")]
+pub use tls::{TlsError, TlsIdentity};
 
 use admission::OpenConnections;
 use broadcaster::Broadcaster;

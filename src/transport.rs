@@ -5,29 +5,51 @@
 //! that with `try_clone`; a TLS session cannot be cloned, so the two sides never touch the
 //! socket directly. A [`Transport`] is a new connection; [`Transport::split`] turns it into
 //!
-//! - a [`ReadHalf`], for the one thread that reads: `read`, with a read timeout;
+//! - a [`ReadHalf`], for the one thread that reads: [`handshake`](ReadHalf::handshake) first
+//!   (nothing to do on plain TCP), then `read`, with a read timeout;
 //! - a [`WriteHalf`], for the one thread that writes: [`send`](WriteHalf::send), which waits at
 //!   most the socket's write timeout and says how many bytes moved, and
 //!   [`finish`](WriteHalf::finish) to say goodbye (FIN);
 //! - a [`Closer`], for anyone else: `shutdown`, which wakes a blocked read or write.
 //!
 //! Plain TCP is each half a `TcpStream`, with nothing in between: the hot path is a match and
-//! the system call. (With the `tls` feature each half also holds the shared TLS session, in
-//! `transport/tls.rs`.)
+//! the system call. With the `tls` feature, `transport/tls.rs` adds the other kind: both halves
+//! share one TLS session, and that file says how the two threads share it without waiting on
+//! each other.
 
+#[cfg(feature = "tls")]
+mod fingerprint;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "tls")]
+pub use fingerprint::{Fingerprint, FingerprintError};
 
 /// A new connection, before its two threads take their halves.
 pub struct Transport {
     socket: TcpStream,
+    kind: Kind,
+}
+
+/// What is between the socket and the bytes of chat/1.
+enum Kind {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(tls::Session),
 }
 
 impl Transport {
     /// A plain TCP connection: bytes go on the wire as they are.
     pub fn plain(socket: TcpStream) -> Transport {
-        Transport { socket }
+        Transport {
+            socket,
+            kind: Kind::Plain,
+        }
     }
 
     /// The socket underneath, for its options (no delay, timeouts) and its addresses.
@@ -41,62 +63,151 @@ impl Transport {
     /// When the socket cannot be cloned (out of file descriptors).
     pub fn split(self) -> io::Result<(ReadHalf, WriteHalf, Closer)> {
         let closer = Closer(self.socket.try_clone()?);
-        let writer = WriteHalf {
-            socket: self.socket.try_clone()?,
+        let write_socket = self.socket.try_clone()?;
+        let (reading, writing) = match self.kind {
+            Kind::Plain => (Reading::Plain(self.socket), Writing::Plain(write_socket)),
+            #[cfg(feature = "tls")]
+            Kind::Tls(session) => {
+                let (reading, writing) = session.split(self.socket, write_socket);
+                (Reading::Tls(reading), Writing::Tls(writing))
+            }
         };
-        let reader = ReadHalf {
-            socket: self.socket,
-        };
-        Ok((reader, writer, closer))
+        Ok((ReadHalf(reading), WriteHalf(writing), closer))
     }
 }
 
 /// The reading side of a connection, for the one thread that reads it.
-pub struct ReadHalf {
-    socket: TcpStream,
+pub struct ReadHalf(Reading);
+
+enum Reading {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(tls::TlsRead),
 }
 
+/// Why a connection could not be secured.
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// The peer does not speak TLS: its first bytes are no TLS record (a plain chat/1 peer).
+    NotTls,
+    /// The handshake was not over by its deadline.
+    TimedOut,
+    /// The peer closed the connection during the handshake.
+    Closed,
+    /// TLS refused the peer, or the peer refused us: a certificate not trusted, no version or
+    /// cipher in common, a message that makes no sense.
+    Refused(Box<dyn std::error::Error + Send + Sync>),
+    /// The socket failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::NotTls => write!(f, "the peer does not speak TLS"),
+            HandshakeError::TimedOut => write!(f, "the TLS handshake took too long"),
+            HandshakeError::Closed => write!(f, "the connection closed during the TLS handshake"),
+            HandshakeError::Refused(why) => write!(f, "{why}"),
+            HandshakeError::Io(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for HandshakeError {}
+
 impl ReadHalf {
+    /// Secures the connection before any chat/1 byte: the TLS handshake, over by `deadline`.
+    /// Nothing to do on plain TCP. The thread that reads runs it, before the thread that
+    /// writes has anything to send.
+    ///
+    /// # Errors
+    /// When the peer is not a TLS peer, is too slow, or either side refuses the other.
+    pub fn handshake(&mut self, deadline: Option<Instant>) -> Result<(), HandshakeError> {
+        match &mut self.0 {
+            Reading::Plain(_) => {
+                let _ = deadline;
+                Ok(())
+            }
+            #[cfg(feature = "tls")]
+            Reading::Tls(tls) => tls.handshake(deadline),
+        }
+    }
+
     /// Reads what came next, as `Read::read`: 0 at the end, `WouldBlock` or `TimedOut` when the
     /// read timeout passed first.
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.socket.read(buf)
+        match &mut self.0 {
+            Reading::Plain(socket) => socket.read(buf),
+            #[cfg(feature = "tls")]
+            Reading::Tls(tls) => tls.read(buf),
+        }
     }
 
     /// How long a read waits at most; `None` for ever.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.socket.set_read_timeout(timeout)
+        self.socket().set_read_timeout(timeout)
+    }
+
+    /// The socket underneath: for a last word in plain text to a peer that does not speak TLS.
+    pub fn socket(&self) -> &TcpStream {
+        match &self.0 {
+            Reading::Plain(socket) => socket,
+            #[cfg(feature = "tls")]
+            Reading::Tls(tls) => tls.socket(),
+        }
     }
 
     /// The socket itself, to read and discard what a peer still sends once the conversation is
     /// over (the reader's linger).
     pub fn into_socket(self) -> TcpStream {
-        self.socket
+        match self.0 {
+            Reading::Plain(socket) => socket,
+            #[cfg(feature = "tls")]
+            Reading::Tls(tls) => tls.into_socket(),
+        }
     }
 }
 
 /// The writing side of a connection, for the one thread that writes it.
-pub struct WriteHalf {
-    socket: TcpStream,
+pub struct WriteHalf(Writing);
+
+enum Writing {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(tls::TlsWrite),
 }
 
 impl WriteHalf {
     /// Sends as much of `slices` as the connection takes in one go, and advances them past
     /// what it took. Waits at most the socket's write timeout (then `WouldBlock` or
     /// `TimedOut`); returns how many bytes the connection took, never 0.
+    ///
+    /// TLS may take bytes from `slices` (encrypted) before the socket takes them: until
+    /// [`has_unsent`](Self::has_unsent) is false, call it again (with no slices left, it sends
+    /// what it holds).
     pub fn send(&mut self, slices: &mut &mut [IoSlice<'_>]) -> io::Result<usize> {
-        let n = self.socket.write_vectored(slices)?;
-        if n == 0 && !slices.is_empty() {
-            return Err(io::ErrorKind::WriteZero.into());
+        match &mut self.0 {
+            Writing::Plain(socket) => {
+                let n = socket.write_vectored(slices)?;
+                if n == 0 && !slices.is_empty() {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                IoSlice::advance_slices(slices, n);
+                Ok(n)
+            }
+            #[cfg(feature = "tls")]
+            Writing::Tls(tls) => tls.send(slices),
         }
-        IoSlice::advance_slices(slices, n);
-        Ok(n)
     }
 
-    /// True while bytes that [`send`](Self::send) accepted have not all reached the socket yet;
-    /// plain TCP never holds any back.
+    /// True while bytes that [`send`](Self::send) took have not all reached the socket; plain
+    /// TCP never holds any back.
     pub fn has_unsent(&self) -> bool {
-        false
+        match &self.0 {
+            Writing::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Writing::Tls(tls) => tls.has_unsent(),
+        }
     }
 
     /// Sends all of `bytes`, however many calls it takes; for the client, whose writes are a
@@ -118,9 +229,14 @@ impl WriteHalf {
         Ok(())
     }
 
-    /// Says that nothing more will be sent: shuts the sending side (FIN).
+    /// Says that nothing more will be sent (TLS: `close_notify`), and shuts the sending side
+    /// (FIN).
     pub fn finish(&mut self) -> io::Result<()> {
-        self.socket.shutdown(Shutdown::Write)
+        match &mut self.0 {
+            Writing::Plain(socket) => socket.shutdown(Shutdown::Write),
+            #[cfg(feature = "tls")]
+            Writing::Tls(tls) => tls.finish(),
+        }
     }
 }
 

@@ -306,6 +306,8 @@ fn refused_connection_is_logged_once_with_its_address() {
         addr,
         console: None,
         output: std::sync::mpsc::channel().1,
+        hosting: hosting.clone(),
+        log: None,
     };
     // The server logs a refusal before it sends it: once the client has read it, it is logged.
     for _ in 0..2 {

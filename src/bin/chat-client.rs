@@ -13,7 +13,8 @@ use getopts::Options;
 
 /// What the command line asks for.
 enum Command {
-    Run(Config),
+    /// Boxed: a `Config` is some 200 bytes, the other variants none.
+    Run(Box<Config>),
     Help,
     Version,
 }
@@ -36,7 +37,9 @@ fn main() -> ExitCode {
         Command::Help => print!("{}", usage(&options)),
         Command::Version => println!("chat-client {}", env!("CARGO_PKG_VERSION")),
         Command::Run(config) => {
-            if let Err(error) = client::run(config) {
+            #[cfg(feature = "tls")]
+            tls::warn(&config);
+            if let Err(error) = client::run(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
             }
@@ -87,7 +90,10 @@ fn options() -> Options {
             &format!("chat log, appended to (default {log})"),
             "FILE",
         )
-        .optflag("", "no-log", "write no chat log")
+        .optflag("", "no-log", "write no chat log");
+    #[cfg(feature = "tls")]
+    tls::add_options(&mut options);
+    options
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
     options
@@ -133,5 +139,86 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         (None, true) => config.log = None,
         (None, false) => {}
     }
-    Ok(Command::Run(config))
+    #[cfg(feature = "tls")]
+    tls::configure(&matches, &mut config)?;
+    Ok(Command::Run(Box::new(config)))
+}
+
+/// The TLS options (feature `tls`): `--tls`, and how to trust the server's certificate.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::path::PathBuf;
+
+    use chat::client::{Config, TlsTrust, default_known_servers};
+    use getopts::{Matches, Options};
+
+    pub fn add_options(options: &mut Options) {
+        let known = default_known_servers().map_or_else(
+            || "none: give one".to_owned(),
+            |path| path.display().to_string(),
+        );
+        options
+            .optflag(
+                "",
+                "tls",
+                "connect with TLS; without --ca, trust the server's certificate on first use \
+                 and refuse it if it ever changes",
+            )
+            .optopt(
+                "",
+                "ca",
+                "with --tls: trust the server's certificate only if a CA in FILE (PEM) signed \
+                 it for the host",
+                "FILE",
+            )
+            .optopt(
+                "",
+                "known-servers",
+                &format!(
+                    "with --tls: where the certificates trusted on first use are remembered \
+                     (default {known})"
+                ),
+                "FILE",
+            )
+            .optflag(
+                "",
+                "tls-insecure",
+                "with --tls: trust any certificate (for labs: anyone in between can read and \
+                 change everything)",
+            );
+    }
+
+    /// Reads the TLS options into `config`; the error is one line for a person.
+    pub fn configure(matches: &Matches, config: &mut Config) -> Result<(), String> {
+        let ca = matches.opt_str("ca").map(PathBuf::from);
+        let known = matches.opt_str("known-servers").map(PathBuf::from);
+        let insecure = matches.opt_present("tls-insecure");
+        if !matches.opt_present("tls") {
+            if ca.is_some() || known.is_some() || insecure {
+                return Err("--ca, --known-servers and --tls-insecure go with --tls".into());
+            }
+            return Ok(());
+        }
+        config.tls = Some(match (ca, known, insecure) {
+            (Some(ca), None, false) => TlsTrust::Ca(ca),
+            (None, Some(known), false) => TlsTrust::FirstUse(known),
+            (None, None, false) => TlsTrust::FirstUse(default_known_servers().ok_or(
+                "no config folder ($XDG_CONFIG_HOME or $HOME) for known_servers: give \
+                 --known-servers FILE",
+            )?),
+            (None, None, true) => TlsTrust::Insecure,
+            _ => return Err("use one of --ca, --known-servers and --tls-insecure".into()),
+        });
+        Ok(())
+    }
+
+    /// Says on every start that `--tls-insecure` checks nothing.
+    pub fn warn(config: &Config) {
+        if config.tls == Some(TlsTrust::Insecure) {
+            eprintln!(
+                "chat-client: WARNING: --tls-insecure: the server's certificate is not checked; \
+                 anyone between you and the server can read and change everything. For labs only."
+            );
+        }
+    }
 }

@@ -35,6 +35,10 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// How long to wait, after sending `exit`, for the server to close the connection.
     pub leave_timeout: Duration,
+    /// TLS, and which server certificates to trust; `None` (the default): plain TCP. The
+    /// handshake must be over within `connect_timeout`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsTrust>,
 }
 
 impl Default for Config {
@@ -52,6 +56,8 @@ impl Default for Config {
             greeting_wait: Duration::from_secs(1),
             handshake_timeout: Duration::from_secs(10),
             leave_timeout: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

@@ -22,6 +22,20 @@ pub enum ClientError {
     ConnectionLost,
     /// The server sent bytes that put the stream out of step, so the client closed it.
     Protocol(FrameError),
+    /// The TLS handshake failed: the certificate is not trusted, or the server refused us.
+    Tls { address: String, why: String },
+    /// TLS was asked for, and the server answered in plain text.
+    NotTls { address: String },
+    /// The server shows another certificate than the one `known_servers` remembers for it.
+    FingerprintChanged {
+        address: String,
+        file: PathBuf,
+        line: usize,
+        remembered: String,
+        presented: String,
+    },
+    /// The `known_servers` file cannot be read, written, or has a bad line for the server.
+    KnownServers { path: PathBuf, why: String },
 }
 
 impl fmt::Display for ClientError {
@@ -37,6 +51,32 @@ impl fmt::Display for ClientError {
             ClientError::NoReply => write!(f, "the server did not answer the username"),
             ClientError::ConnectionLost => write!(f, "connection lost"),
             ClientError::Protocol(error) => write!(f, "the server broke the protocol: {error}"),
+            ClientError::Tls { address, why } => {
+                write!(f, "cannot connect to {address} over TLS: {why}")
+            }
+            ClientError::NotTls { address } => write!(
+                f,
+                "{address} does not speak TLS: it answered in plain text (a server without \
+                 TLS? then leave out --tls)"
+            ),
+            ClientError::FingerprintChanged {
+                address,
+                file,
+                line,
+                remembered,
+                presented,
+            } => write!(
+                f,
+                "THE CERTIFICATE OF {address} HAS CHANGED. Someone may be in the middle, \
+                 reading everything; or the server has a new certificate.\n  \
+                 remembered: {remembered}\n  presented:  {presented}\n\
+                 Nothing was sent. If the change is known to be right, remove line {line} of \
+                 {} and connect again.",
+                file.display()
+            ),
+            ClientError::KnownServers { path, why } => {
+                write!(f, "known servers file {}: {why}", path.display())
+            }
         }
     }
 }
@@ -48,7 +88,12 @@ impl std::error::Error for ClientError {
             | ClientError::Log { source, .. }
             | ClientError::Setup(source) => Some(source),
             ClientError::Protocol(error) => Some(error),
-            ClientError::NoReply | ClientError::ConnectionLost => None,
+            ClientError::NoReply
+            | ClientError::ConnectionLost
+            | ClientError::Tls { .. }
+            | ClientError::NotTls { .. }
+            | ClientError::FingerprintChanged { .. }
+            | ClientError::KnownServers { .. } => None,
         }
     }
 }

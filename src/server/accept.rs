@@ -17,7 +17,6 @@ use super::reader::{Departure, READ_BUFFER, Reader};
 use super::writer::{self, Writer};
 use super::{ClientId, Shared};
 use crate::protocol::{ClientFrameDecoder, ServerFrame};
-use crate::transport::Transport;
 
 /// Stack of each client thread; they keep their buffers on the heap.
 const CLIENT_STACK: usize = 128 * 1024;
@@ -54,7 +53,7 @@ fn open_connection(
     events: &Sender<Event>,
 ) -> io::Result<()> {
     let config = &shared.config;
-    let transport = Transport::plain(stream);
+    let transport = config.transport(stream)?;
     let socket = transport.socket();
     // Small frames must not wait for delayed ACKs.
     socket.set_nodelay(true)?;

@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::io;
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::AccessRules;
 use crate::protocol;
+use crate::transport::Transport;
 
 /// Every limit of the server, with its default in one place (`Config::default`).
 #[derive(Debug, Clone)]
@@ -55,6 +57,10 @@ pub struct Config {
     /// Who may connect at all, tried before any other limit; one refused gets `[ERROR]:not
     /// allowed from your address`. No rules (the default): everyone.
     pub access: AccessRules,
+    /// The server's certificate: when set, the listener speaks only TLS, and the TLS handshake
+    /// counts against `handshake_timeout`. None (the default): plain TCP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsIdentity>,
     /// For tests only: a reader that gets this exact message from a joined client panics, to
     /// show that a panicked client thread still leaves the chat consistent.
     #[doc(hidden)]
@@ -98,6 +104,8 @@ impl Default for Config {
             log: None,
             history: 20,
             access: AccessRules::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
             test_panic_on: None,
         }
     }
@@ -135,6 +143,16 @@ impl From<io::Error> for ServerError {
 }
 
 impl Config {
+    /// A new connection's transport: plain TCP, or a TLS session when the server has a
+    /// certificate. The one place where the two kinds part.
+    pub(super) fn transport(&self, socket: TcpStream) -> io::Result<Transport> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return tls.transport(socket);
+        }
+        Ok(Transport::plain(socket))
+    }
+
     /// Refuses limits that cannot work together.
     pub(super) fn check(&self) -> Result<(), ServerError> {
         let fail = |why: String| Err(ServerError::Config(why));

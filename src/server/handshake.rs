@@ -9,8 +9,6 @@
 //! counts its lines from the first byte, and after `MAX_REFUSED_NAMES` refused names it is
 //! closed, so spamming names costs the server a few cheap answers, not its attention.
 
-use std::time::Instant;
-
 use super::event::{Event, JoinAnswer};
 use super::reader::{Ending, Reader};
 use super::transfer::deadline;
@@ -22,7 +20,8 @@ pub(super) const MAX_REFUSED_NAMES: u32 = 20;
 impl Reader {
     /// Reads usernames until one is accepted.
     pub(super) fn handshake(&mut self) -> Result<(), Ending> {
-        let deadline = deadline(Instant::now(), self.shared.config.handshake_timeout);
+        // From the connection's start: a TLS handshake (`securing.rs`) counts too.
+        let deadline = deadline(self.connected_at, self.shared.config.handshake_timeout);
         let mut refused_names = 0;
         loop {
             let (item, _) = self.read_frame(deadline)?;

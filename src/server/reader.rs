@@ -46,6 +46,8 @@ pub(super) enum Ending {
     Error(String),
     /// The client's own queue overflowed; it has already been told.
     QueueFull,
+    /// The TLS handshake failed (`securing.rs` logged why).
+    NotSecured,
 }
 
 impl From<QueueFull> for Ending {
@@ -127,6 +129,9 @@ impl Reader {
     }
 
     fn serve(&mut self) -> Ending {
+        if let Err(ending) = self.secure() {
+            return ending;
+        }
         if let Err(full) = self
             .outbound
             .push_frame(&ServerFrame::Info(super::GREETING.into()))

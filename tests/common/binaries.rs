@@ -83,6 +83,12 @@ pub struct ServerProcess {
     pub console: Option<ChildStdin>,
     /// What it printed on standard output after the `Hosting on` line, line by line.
     pub output: mpsc::Receiver<String>,
+    /// Its `Hosting on ADDR ...` line, whole (over TLS it carries the certificate's
+    /// fingerprint).
+    pub hosting: String,
+    /// What it logged on standard error, line by line, when started with
+    /// [`logged`](Self::logged).
+    pub log: Option<mpsc::Receiver<String>>,
 }
 
 impl ServerProcess {
@@ -90,6 +96,11 @@ impl ServerProcess {
     /// standard input is empty and not a terminal: the console ends at once, the server serves.
     pub fn start(args: &[&str]) -> ServerProcess {
         ServerProcess::spawn(args, &[], Stdio::null())
+    }
+
+    /// As [`start`](Self::start), keeping what the server logs on standard error in `log`.
+    pub fn logged(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn_with(args, &[], Stdio::null(), true)
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
@@ -104,15 +115,37 @@ impl ServerProcess {
     }
 
     fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ServerProcess {
-        let mut child = Command::new(SERVER)
+        ServerProcess::spawn_with(args, env, stdin, false)
+    }
+
+    fn spawn_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Stdio,
+        logged: bool,
+    ) -> ServerProcess {
+        let mut command = Command::new(SERVER);
+        command
             .args(["--port", "0"])
             .args(args)
             .envs(env.iter().copied())
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chat-server");
+            .stderr(Stdio::null());
+        if logged {
+            // The server's own default level (info), whatever this shell says.
+            command.env_remove("RUST_LOG").stderr(Stdio::piped());
+        }
+        let mut child = command.spawn().expect("start chat-server");
+        let log = child.stderr.take().map(|stderr| {
+            let (tx, log) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            log
+        });
         let stdout = child.stdout.take().unwrap();
         let (tx, output) = mpsc::channel();
         std::thread::spawn(move || {
@@ -126,6 +159,7 @@ impl ServerProcess {
         let addr = line
             .split("Hosting on ")
             .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("no 'Hosting on' in {line:?}"))
             .parse()
             .expect("a socket address");
@@ -135,6 +169,23 @@ impl ServerProcess {
             addr,
             console,
             output,
+            hosting: line,
+            log,
+        }
+    }
+
+    /// Waits, at most `TIMEOUT`, for a line of the server's log that contains `text`, and
+    /// returns it. Needs a server started with [`logged`](Self::logged).
+    pub fn expect_log(&self, text: &str) -> String {
+        let log = self.log.as_ref().expect("started logged");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match log.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("the server never logged {text:?}"),
+            }
         }
     }
 

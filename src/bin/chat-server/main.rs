@@ -3,6 +3,8 @@
 
 mod console;
 mod options;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let note = security_note(&config);
     let server = match server::start(listener, *config) {
         Ok(server) => server,
         Err(error) => {
@@ -53,7 +56,7 @@ fn main() -> ExitCode {
         }
     };
     // Scripts and tests wait for this line to know the port (useful with --port 0).
-    println!("Hosting on {}", server.local_addr());
+    println!("Hosting on {}{note}", server.local_addr());
     println!("Console: type /help; /shutdown or Ctrl-D stops the server cleanly.");
     if let Err(error) = console::spawn(server.console()) {
         eprintln!("chat-server: cannot start the console: {error}");
@@ -61,4 +64,15 @@ fn main() -> ExitCode {
     // Until a stop: from the console, or (in a library user) a Stopper.
     server.wait();
     ExitCode::SUCCESS
+}
+
+/// What the `Hosting on` line adds after the address: how connections are secured, if they are.
+fn security_note(config: &server::Config) -> String {
+    #[cfg(feature = "tls")]
+    return tls::note(config);
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = config;
+        String::new()
+    }
 }

@@ -219,6 +219,8 @@ pub fn options() -> Options {
         "limit-loopback",
         "apply the per-address and flood limits to loopback clients too",
     );
+    #[cfg(feature = "tls")]
+    super::tls::add_options(&mut opts);
     opts.optflag("h", "help", "print this help and exit");
     opts.optflag("V", "version", "print the version and exit");
     opts
@@ -273,10 +275,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some(text) => number("port", &text, (0, u64::from(u16::MAX)))? as u16,
         None => DEFAULT_PORT,
     };
+    let host = matches
+        .opt_str("host")
+        .unwrap_or_else(|| DEFAULT_HOST.into());
+    #[cfg(feature = "tls")]
+    super::tls::configure(&matches, &host, &mut config)?;
     Ok(Command::Serve {
-        host: matches
-            .opt_str("host")
-            .unwrap_or_else(|| DEFAULT_HOST.into()),
+        host,
         port,
         config: Box::new(config),
     })

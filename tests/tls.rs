@@ -1,0 +1,338 @@
+//! TLS (feature `tls`): the real binaries over loopback, and the library's server for what
+//! needs a hand-made peer. The certificates of the CA tests are made here with rcgen.
+#![cfg(feature = "tls")]
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use chat::server::{Config, TlsIdentity};
+use common::binaries::{ClientProcess, ServerProcess, TestDir};
+use common::{TIMEOUT, start_server};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd};
+
+/// Where a test's client remembers the servers it trusted on first use.
+const KNOWN: &str = "known_servers";
+
+/// A server with `--tls-self-signed`.
+fn tls_server() -> ServerProcess {
+    ServerProcess::start(&["--tls-self-signed"])
+}
+
+/// The fingerprint in a TLS server's `Hosting on` line.
+fn printed_fingerprint(server: &ServerProcess) -> String {
+    let fingerprint = server
+        .hosting
+        .rsplit(' ')
+        .next()
+        .expect("a fingerprint at the end of the line");
+    assert_eq!(fingerprint.len(), 95, "{}", server.hosting);
+    fingerprint.to_owned()
+}
+
+/// Starts `chat-client --tls` joining as `name`, its files in `dir`, with `trust` options.
+fn client(server: &ServerProcess, dir: &TestDir, name: &str, trust: &[&str]) -> ClientProcess {
+    let port = server.addr.port().to_string();
+    let mut args = vec![
+        "--port",
+        &port,
+        "--name",
+        name,
+        "--downloads",
+        "downloads",
+        "--tls",
+    ];
+    args.extend_from_slice(trust);
+    ClientProcess::start(dir, &args)
+}
+
+/// A client that trusts on first use, with its `known_servers` in `dir`; joined.
+fn joined(server: &ServerProcess, dir: &TestDir, name: &str) -> ClientProcess {
+    let mut client = client(server, dir, name, &["--known-servers", KNOWN]);
+    client.expect(&format!("[INFO] Joined as {name}."));
+    client
+}
+
+#[test]
+fn two_users_chat_and_share_a_file_over_tls() {
+    let server = tls_server();
+    let (bob_dir, alice_dir) = (TestDir::new("tls_bob"), TestDir::new("tls_alice"));
+    let mut bob = joined(&server, &bob_dir, "bob");
+    let mut alice = joined(&server, &alice_dir, "alice");
+    alice.expect("[INFO] Online: bob, alice\n");
+    bob.expect("alice has joined the chat room.\n");
+
+    alice.type_line("hi bob");
+    bob.expect("alice: hi bob\n");
+    bob.type_line("hi alice");
+    alice.expect("bob: hi alice\n");
+
+    // Bigger than a TLS record and than the writer's hold-back, with an <END> inside.
+    let data: Vec<u8> = (0..=255u8)
+        .cycle()
+        .take(3 << 20)
+        .chain(*b"<END>\n")
+        .collect();
+    fs::write(alice_dir.join("big.bin"), &data).unwrap();
+    alice.type_line("/file big.bin");
+    alice.expect("[Notification] File 'big.bin' sent.\n");
+    bob.expect("[Notification] Received file: received_big.bin (from alice)\n");
+    let received = fs::read(bob_dir.join("downloads/received_big.bin")).unwrap();
+    assert!(
+        received == data,
+        "the file differs ({} bytes)",
+        received.len()
+    );
+
+    alice.type_line("exit");
+    let (status, _) = alice.finish();
+    assert!(status.success(), "alice exits with {status}");
+    bob.expect("alice has left the chat.\n");
+}
+
+#[test]
+fn the_first_connection_remembers_the_fingerprint_the_server_printed() {
+    let server = tls_server();
+    let fingerprint = printed_fingerprint(&server);
+    let dir = TestDir::new("tls_first_use");
+    let mut first = client(&server, &dir, "alice", &["--known-servers", KNOWN]);
+    first.expect(&format!("First TLS connection to {}", server.addr));
+    first.expect(&format!(
+        "fingerprint is {fingerprint}; remembered in {KNOWN}"
+    ));
+    first.expect("[INFO] Joined as alice.");
+    let known = fs::read_to_string(dir.join(KNOWN)).unwrap();
+    assert_eq!(known, format!("{} {fingerprint}\n", server.addr));
+
+    // The second time, the certificate is known: nothing to say, nothing added.
+    let mut again = client(&server, &dir, "bob", &["--known-servers", KNOWN]);
+    again.expect("[INFO] Joined as bob.");
+    assert!(
+        !again.shown().contains("First TLS connection"),
+        "{}",
+        again.shown()
+    );
+    assert_eq!(fs::read_to_string(dir.join(KNOWN)).unwrap(), known);
+}
+
+#[test]
+fn a_changed_certificate_is_refused_naming_the_line_to_remove() {
+    let server = tls_server();
+    let dir = TestDir::new("tls_changed");
+    // What an earlier server on this address showed: another certificate's fingerprint.
+    let other = TlsIdentity::self_signed("127.0.0.1").unwrap().fingerprint();
+    let known = format!(
+        "# servers\nexample.org:1 {other}\n{} {other}\n",
+        server.addr
+    );
+    fs::write(dir.join(KNOWN), &known).unwrap();
+
+    let mut client = client(&server, &dir, "alice", &["--known-servers", KNOWN]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert!(stderr.contains("HAS CHANGED"), "{stderr}");
+    assert!(stderr.contains(&format!("remembered: {other}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("presented:  {}", printed_fingerprint(&server))),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("remove line 3 of {KNOWN}")),
+        "{stderr}"
+    );
+    assert!(!client.shown().contains("Joined"), "{}", client.shown());
+    assert_eq!(fs::read_to_string(dir.join(KNOWN)).unwrap(), known);
+}
+
+#[test]
+fn tls_insecure_says_so_on_every_start_and_connects() {
+    let server = tls_server();
+    let dir = TestDir::new("tls_insecure");
+    let mut client = client(&server, &dir, "alice", &["--tls-insecure"]);
+    client.expect("[INFO] Joined as alice.");
+    client.close_stdin();
+    let (status, stderr) = client.finish();
+    assert!(status.success(), "{status}");
+    assert!(stderr.contains("WARNING: --tls-insecure"), "{stderr}");
+    assert!(dir.tree().iter().all(|path| !path.contains(KNOWN)));
+}
+
+#[test]
+fn a_plain_client_to_a_tls_server_is_told_and_closed() {
+    let server = ServerProcess::logged(&["--tls-self-signed"]);
+    let dir = TestDir::new("tls_plain_client");
+    let port = server.addr.port().to_string();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "alice"]);
+    client.expect("[ERROR] this server speaks TLS only: connect with TLS (chat-client --tls)\n");
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] connection lost\n");
+    server.expect_log("not TLS (a plain-text client?)");
+}
+
+#[test]
+fn a_tls_client_to_a_plain_server_fails_saying_so() {
+    let server = ServerProcess::start(&[]);
+    let dir = TestDir::new("tls_plain_server");
+    let mut client = client(&server, &dir, "alice", &["--known-servers", KNOWN]);
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr,
+        format!(
+            "[ERROR] {} does not speak TLS: it answered in plain text (a server without TLS? \
+             then leave out --tls)\n",
+            server.addr
+        )
+    );
+    assert!(!dir.join(KNOWN).exists(), "nothing is remembered");
+}
+
+/// A test CA, and certificates it signs, written as PEM files into a test's folder.
+struct TestCa {
+    issuer: Issuer<'static, KeyPair>,
+    dir: TestDir,
+}
+
+impl TestCa {
+    fn new(test: &str) -> TestCa {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "chat test CA");
+        let cert = params.self_signed(&key).unwrap();
+        let dir = TestDir::new(test);
+        fs::write(dir.join("ca.pem"), cert.pem()).unwrap();
+        TestCa {
+            issuer: Issuer::new(params, key),
+            dir,
+        }
+    }
+
+    /// A server certificate for `names`, valid from `from` to `until` (year, month, day), as
+    /// `server.pem` and `server.key`; returns the server's options.
+    fn server_options(&self, names: &[&str], from: (i32, u8), until: (i32, u8)) -> Vec<String> {
+        let key = KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.not_before = date_time_ymd(from.0, from.1, 1);
+        params.not_after = date_time_ymd(until.0, until.1, 1);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        fs::write(self.dir.join("server.pem"), cert.pem()).unwrap();
+        fs::write(self.dir.join("server.key"), key.serialize_pem()).unwrap();
+        let path = |name: &str| self.dir.join(name).display().to_string();
+        vec![
+            "--tls-cert".into(),
+            path("server.pem"),
+            "--tls-key".into(),
+            path("server.key"),
+        ]
+    }
+
+    /// A client that trusts this CA and nothing else; its result.
+    fn client_of(&self, server: &ServerProcess) -> (Option<i32>, String, String) {
+        let ca = self.dir.join("ca.pem").display().to_string();
+        let mut client = client(server, &self.dir, "alice", &["--ca", &ca]);
+        client.close_stdin();
+        let (status, stderr) = client.finish();
+        (status.code(), stderr, client.shown())
+    }
+}
+
+fn args(options: &[String]) -> Vec<&str> {
+    options.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn a_certificate_the_ca_signed_for_the_host_is_trusted() {
+    let ca = TestCa::new("tls_ca_good");
+    let options = ca.server_options(&["127.0.0.1"], (2020, 1), (2100, 1));
+    let server = ServerProcess::start(&args(&options));
+    let (status, stderr, shown) = ca.client_of(&server);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(shown.contains("[INFO] Joined as alice."), "{shown}");
+}
+
+#[test]
+fn an_expired_certificate_is_refused() {
+    let ca = TestCa::new("tls_ca_expired");
+    let options = ca.server_options(&["127.0.0.1"], (2020, 1), (2021, 1));
+    let server = ServerProcess::start(&args(&options));
+    let (status, stderr, shown) = ca.client_of(&server);
+    assert_eq!(status, Some(1));
+    let refused = format!("[ERROR] cannot connect to {} over TLS:", server.addr);
+    assert!(stderr.starts_with(&refused), "{stderr}");
+    assert!(stderr.contains("certificate expired"), "{stderr}");
+    assert!(!shown.contains("Joined"), "{shown}");
+}
+
+#[test]
+fn a_certificate_for_another_host_is_refused() {
+    let ca = TestCa::new("tls_ca_wrong_host");
+    let options = ca.server_options(&["chat.example.org"], (2020, 1), (2100, 1));
+    let server = ServerProcess::start(&args(&options));
+    let (status, stderr, shown) = ca.client_of(&server);
+    assert_eq!(status, Some(1));
+    let refused = format!("[ERROR] cannot connect to {} over TLS:", server.addr);
+    assert!(stderr.starts_with(&refused), "{stderr}");
+    assert!(stderr.contains("not valid for name"), "{stderr}");
+    assert!(!shown.contains("Joined"), "{shown}");
+}
+
+/// The library's server with a self-signed certificate and `handshake_timeout`.
+fn tls_config(handshake_timeout: Duration) -> Config {
+    Config {
+        tls: Some(TlsIdentity::self_signed("127.0.0.1").unwrap()),
+        handshake_timeout,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_plain_text_client_gets_one_plain_line_then_a_clean_close() {
+    let server = start_server(tls_config(Duration::from_secs(30)));
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.write_all(b"alice\n").unwrap();
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("a FIN, not a reset");
+    assert_eq!(
+        answer,
+        "[ERROR]:this server speaks TLS only: connect with TLS (chat-client --tls)\n"
+    );
+    server.expect_open_connections(0);
+}
+
+#[test]
+fn a_client_that_stops_mid_handshake_is_closed_at_the_handshake_timeout() {
+    let timeout = Duration::from_secs(1);
+    let server = start_server(tls_config(timeout));
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let started = Instant::now();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    // The start of a ClientHello record that says 512 bytes follow; 4 do.
+    stream
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc])
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(read.is_ok(), "closed with a FIN: {read:?}");
+    assert!(rest.is_empty(), "nothing said in the clear: {rest:?}");
+    assert!(
+        waited >= timeout,
+        "closed after {waited:?}, before the timeout"
+    );
+    assert!(
+        waited < timeout + Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    server.expect_open_connections(0);
+}
