@@ -11,6 +11,7 @@ FUZZ_SECONDS ?= 60
 SECURE := --features tls,accounts
 
 .PHONY: help build build-secure run-server run-client run-server-tls run-client-tls test bench \
+	bench-tls
 	lint fmt fuzz soak clean
 
 help:
@@ -20,6 +21,7 @@ help:
 	@echo "make run-client-tls NAME=bob  a client over TLS (trusts the server's certificate on first use)"
 	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
+	@echo "make bench-tls                fanout and file over plain TCP and TLS side by side: TLS's cost"
 	@echo "make soak                     many clients for 2 minutes, then check every byte and order"
 	@echo "                              (SOAK_SECONDS=120 SOAK_CLIENTS=40 SOAK_SEED=<from the clock>)"
 	@echo "make lint                     check formatting and clippy (-D warnings)"
@@ -59,6 +61,13 @@ test:
 bench:
 	$(CARGO) build --release
 	@$(CARGO) run --quiet --release --package chat-bench -- $(BENCH_ARGS)
+
+# TLS's cost: the same fanout and file cases over plain TCP and over TLS, a fresh server for
+# each run, the two kinds in turn; it ends with the ratio of the medians. The server is built
+# with TLS (its plain runs do not use it), then the bench with its `tls` feature.
+bench-tls:
+	$(CARGO) build --release --features tls
+	@$(CARGO) run --quiet --release --package chat-bench --features tls -- --tls $(BENCH_ARGS)
 
 # Not part of `make test`: it takes minutes. SOAK_SECONDS, SOAK_CLIENTS and SOAK_SEED are read
 # from the environment (`make soak SOAK_SECONDS=10` passes them too).
