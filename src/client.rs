@@ -72,6 +72,9 @@ use crate::transport::{Closer, ReadHalf, Transport, WriteHalf};
 
 /// What the client shows while it waits for a username.
 pub const NAME_PROMPT: &str = "Enter your username: ";
+/// What the client shows while it waits for a password (after `[AUTH]`). What is typed shows
+/// (std cannot hide it) but is never written to the chat log.
+pub const PASSWORD_PROMPT: &str = "Password: ";
 /// The command that sends a file: `/file PATH`.
 pub const FILE_COMMAND: &str = "/file";
 

@@ -24,6 +24,10 @@
 //! half, the writer its write half, and the table of open connections a closer, so the same
 //! threads serve plain TCP and (with the `tls` feature) TLS.
 //!
+//! Two optional features add to the handshake, each behind one seam: `tls` (the listener
+//! speaks only TLS: `securing.rs` shakes hands before the greeting) and `accounts` (a
+//! registered name must give its password: `login.rs`).
+//!
 //! Who may connect at all is the access rules' decision (`access.rs`, `--allow` and `--deny`),
 //! taken before a connection counts against any limit.
 //!
@@ -33,13 +37,17 @@
 //! before it reads a file's body).
 //!
 //! Reading order, following the data: `config.rs` (every limit), `accept.rs`, `admission.rs`
-//! and `access.rs` (a connection arrives), `reader.rs` and `handshake.rs` (bytes to events),
+//! and `access.rs` (a connection arrives), `securing.rs` (the TLS handshake, with `tls.rs`:
+//! the certificate), `reader.rs` and `handshake.rs` (bytes to events), `login.rs` (a name's
+//! password, with `accounts.rs`, `passwords.rs` and `password_login.rs`),
 //! `flood.rs` and `file_memory.rs` (what slows a reader down), `event.rs`, `broadcaster.rs` and
 //! `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back out to the socket),
 //! `transcript.rs`, and `stop.rs` (how it all ends).
 
 mod accept;
 mod access;
+#[cfg(feature = "accounts")]
+mod accounts;
 mod admission;
 mod broadcaster;
 mod commands;
@@ -50,6 +58,11 @@ mod file_memory;
 mod flood;
 mod handshake;
 mod history;
+mod login;
+#[cfg(feature = "accounts")]
+mod password_login;
+#[cfg(feature = "accounts")]
+mod passwords;
 mod queue;
 mod reader;
 mod receiving;
@@ -68,6 +81,8 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use access::{AccessRules, Cidr, CidrError, Rule};
+#[cfg(feature = "accounts")]
+pub use accounts::{AccountFile, Accounts, AccountsError, add_account};
 pub use config::{Config, FloodLimit, ServerError};
 pub use console::{
     CONSOLE_HELP, Console, ConsoleCommand, ConsoleError, ConsoleReply, OnlineUser, show_users,
@@ -97,6 +112,9 @@ struct Shared {
     stopping: Stopping,
     connections: OpenConnections,
     file_memory: Arc<FileMemory>,
+    /// Accounts and their bounds' state, when the server has accounts.
+    #[cfg(feature = "accounts")]
+    logins: Option<password_login::Logins>,
 }
 
 impl Shared {
@@ -125,6 +143,8 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
     let transcript = Transcript::open(config.log.as_ref())?;
     let shared = Arc::new(Shared {
         file_memory: Arc::new(FileMemory::new(config.max_file_memory)),
+        #[cfg(feature = "accounts")]
+        logins: config.accounts.clone().map(password_login::Logins::new),
         config,
         stopping: Stopping::default(),
         connections: OpenConnections::default(),

@@ -308,6 +308,7 @@ fn refused_connection_is_logged_once_with_its_address() {
         output: std::sync::mpsc::channel().1,
         hosting: hosting.clone(),
         log: None,
+        logged: Vec::new(),
     };
     // The server logs a refusal before it sends it: once the client has read it, it is logged.
     for _ in 0..2 {

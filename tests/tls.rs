@@ -162,7 +162,7 @@ fn tls_insecure_says_so_on_every_start_and_connects() {
 
 #[test]
 fn a_plain_client_to_a_tls_server_is_told_and_closed() {
-    let server = ServerProcess::logged(&["--tls-self-signed"]);
+    let mut server = ServerProcess::logged(&["--tls-self-signed"]);
     let dir = TestDir::new("tls_plain_client");
     let port = server.addr.port().to_string();
     let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "alice"]);

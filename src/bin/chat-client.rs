@@ -90,7 +90,14 @@ fn options() -> Options {
             &format!("chat log, appended to (default {log})"),
             "FILE",
         )
-        .optflag("", "no-log", "write no chat log");
+        .optflag("", "no-log", "write no chat log")
+        .optopt(
+            "",
+            "password-file",
+            "when the server asks for the name's password, give the first line of FILE \
+             (default: ask on stdin, where it shows as it is typed; never in the chat log)",
+            "FILE",
+        );
     #[cfg(feature = "tls")]
     tls::add_options(&mut options);
     options
@@ -139,6 +146,7 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         (None, true) => config.log = None,
         (None, false) => {}
     }
+    config.password_file = matches.opt_str("password-file").map(PathBuf::from);
     #[cfg(feature = "tls")]
     tls::configure(&matches, &mut config)?;
     Ok(Command::Run(Box::new(config)))

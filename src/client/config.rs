@@ -35,6 +35,12 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// How long to wait, after sending `exit`, for the server to close the connection.
     pub leave_timeout: Duration,
+    /// A file whose first line is the password to give when the server asks for one
+    /// (`[AUTH]`); `None`: ask on stdin.
+    pub password_file: Option<PathBuf>,
+    /// How long to wait for the server to accept or refuse a password: a server answers a
+    /// wrong one only after a delay that grows up to a minute.
+    pub password_timeout: Duration,
     /// TLS, and which server certificates to trust; `None` (the default): plain TCP. The
     /// handshake must be over within `connect_timeout`.
     #[cfg(feature = "tls")]
@@ -56,6 +62,8 @@ impl Default for Config {
             greeting_wait: Duration::from_secs(1),
             handshake_timeout: Duration::from_secs(10),
             leave_timeout: Duration::from_secs(5),
+            password_file: None,
+            password_timeout: Duration::from_secs(75),
             #[cfg(feature = "tls")]
             tls: None,
         }

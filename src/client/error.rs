@@ -36,6 +36,8 @@ pub enum ClientError {
     },
     /// The `known_servers` file cannot be read, written, or has a bad line for the server.
     KnownServers { path: PathBuf, why: String },
+    /// The password file cannot be read, or its first line cannot be a password.
+    PasswordFile { path: PathBuf, why: String },
 }
 
 impl fmt::Display for ClientError {
@@ -77,6 +79,9 @@ impl fmt::Display for ClientError {
             ClientError::KnownServers { path, why } => {
                 write!(f, "known servers file {}: {why}", path.display())
             }
+            ClientError::PasswordFile { path, why } => {
+                write!(f, "password file {}: {why}", path.display())
+            }
         }
     }
 }
@@ -93,7 +98,8 @@ impl std::error::Error for ClientError {
             | ClientError::Tls { .. }
             | ClientError::NotTls { .. }
             | ClientError::FingerprintChanged { .. }
-            | ClientError::KnownServers { .. } => None,
+            | ClientError::KnownServers { .. }
+            | ClientError::PasswordFile { .. } => None,
         }
     }
 }

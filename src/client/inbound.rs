@@ -31,6 +31,8 @@ pub(super) enum Event {
     Welcomed,
     /// An `[ERROR]` frame before the welcome: the name was refused, so ask again.
     Refused,
+    /// `[AUTH]`: the name is registered; the server waits for its password.
+    PasswordAsked,
     /// The connection ended; the receiver thread ends right after sending this.
     Closed(Closed),
 }
@@ -133,6 +135,7 @@ impl Incoming {
             ServerFrame::File { from, name, data } => self.save(&from, &name, &data),
             ServerFrame::Info(_) => self.tell(Event::Greeted),
             ServerFrame::Error(_) => self.tell(Event::Refused),
+            ServerFrame::Auth(_) => self.tell(Event::PasswordAsked),
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;

@@ -20,6 +20,7 @@ pub(super) fn render(frame: &ServerFrame) -> Option<String> {
         ServerFrame::Join(name) => format!("{name} has joined the chat room."),
         ServerFrame::Leave(name) => format!("{name} has left the chat."),
         ServerFrame::Error(text) => format!("[ERROR] {text}"),
+        ServerFrame::Auth(text) => format!("[AUTH] {text}"),
         ServerFrame::File { .. } => return None,
     })
 }

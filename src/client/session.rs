@@ -13,7 +13,7 @@ use super::output::Output;
 use super::safe_text::escaped;
 use super::sending::{file_command, load_file};
 use super::stdin::StdinLine;
-use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
+use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT, PASSWORD_PROMPT};
 use crate::protocol::{self, ClientFrame, EXIT_COMMAND, FILE_TAG};
 use crate::transport::WriteHalf;
 
@@ -25,6 +25,8 @@ enum Phase {
     Greeting { until: Instant },
     /// The prompt is shown; the next stdin line is the name.
     AskName,
+    /// The server asked for the name's password (`[AUTH]`); the next stdin line is it.
+    AskPassword,
     /// The name was sent. Stdin is not read until the answer, so a line typed ahead is neither
     /// taken as a second name nor sent as a message before the user has joined.
     AwaitReply { until: Instant },
@@ -39,7 +41,7 @@ impl Phase {
     fn reads_stdin(&self) -> bool {
         matches!(
             self,
-            Phase::Greeting { .. } | Phase::AskName | Phase::Joined
+            Phase::Greeting { .. } | Phase::AskName | Phase::AskPassword | Phase::Joined
         )
     }
 
@@ -48,7 +50,7 @@ impl Phase {
             Phase::Greeting { until } | Phase::AwaitReply { until } | Phase::Leaving { until } => {
                 Some(*until)
             }
-            Phase::AskName | Phase::Joined => None,
+            Phase::AskName | Phase::AskPassword | Phase::Joined => None,
         }
     }
 }
@@ -139,6 +141,10 @@ impl Session {
                 self.ask_name();
             }
             (
+                Event::PasswordAsked,
+                Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
+            ) => self.give_password()?,
+            (
                 Event::Welcomed,
                 Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
             ) => {
@@ -158,7 +164,7 @@ impl Session {
                 log::warn!("the server did not close the connection after exit");
                 return Ok(Flow::Done);
             }
-            Phase::AskName | Phase::Joined => {}
+            Phase::AskName | Phase::AskPassword | Phase::Joined => {}
         }
         Ok(Flow::Continue)
     }
@@ -166,6 +172,7 @@ impl Session {
     fn on_input(&mut self, line: StdinLine) -> Result<Flow, ClientError> {
         match self.phase {
             Phase::Joined => self.on_command(line),
+            Phase::AskPassword => self.on_password(line),
             _ => self.on_name(line),
         }
     }
@@ -208,6 +215,66 @@ impl Session {
         }
         self.send(&ClientFrame::Text(name.to_owned()))?;
         let until = Instant::now() + self.config.handshake_timeout;
+        self.phase = Phase::AwaitReply { until };
+        Ok(())
+    }
+
+    /// The server asked for the password: from the password file, or typed.
+    fn give_password(&mut self) -> Result<(), ClientError> {
+        let Some(path) = self.config.password_file.clone() else {
+            self.output.prompt(PASSWORD_PROMPT);
+            self.phase = Phase::AskPassword;
+            return Ok(());
+        };
+        let failed = |why: String| ClientError::PasswordFile {
+            path: path.clone(),
+            why,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|error| failed(error.to_string()))?;
+        let password = text.lines().next().unwrap_or_default();
+        if password.is_empty() || password.chars().any(protocol::is_forbidden_control) {
+            return Err(failed(
+                "its first line must be the password, without control characters".into(),
+            ));
+        }
+        self.send_password(password)
+    }
+
+    /// A stdin line while the server waits for a password.
+    fn on_password(&mut self, line: StdinLine) -> Result<Flow, ClientError> {
+        self.output.answered();
+        let password = match line {
+            StdinLine::End => {
+                self.output.close_prompt();
+                return self.leave();
+            }
+            StdinLine::Refused(why) => {
+                self.error(&why);
+                self.output.prompt(PASSWORD_PROMPT);
+                return Ok(Flow::Continue);
+            }
+            StdinLine::Text(password) => password,
+        };
+        if password.chars().any(protocol::is_forbidden_control) {
+            self.error("a password cannot hold control characters; type it again");
+            self.output.prompt(PASSWORD_PROMPT);
+            return Ok(Flow::Continue);
+        }
+        self.send_password(&password)?;
+        Ok(Flow::Continue)
+    }
+
+    /// Sends the password as it is: the server takes the line after `[AUTH]` verbatim (an
+    /// `exit` or a `/...` is a password then). Never shown, never logged.
+    fn send_password(&mut self, password: &str) -> Result<(), ClientError> {
+        let mut line = Vec::with_capacity(password.len() + 1);
+        line.extend_from_slice(password.as_bytes());
+        line.push(b'\n');
+        self.writer.write_all(&line).map_err(|error| {
+            log::info!("writing to the server failed: {error}");
+            ClientError::ConnectionLost
+        })?;
+        let until = Instant::now() + self.config.password_timeout;
         self.phase = Phase::AwaitReply { until };
         Ok(())
     }

@@ -61,6 +61,11 @@ pub struct Config {
     /// counts against `handshake_timeout`. None (the default): plain TCP.
     #[cfg(feature = "tls")]
     pub tls: Option<super::TlsIdentity>,
+    /// Registered names and their passwords, and how signing in is bounded: a registered name
+    /// must give its password. None (the default): every name is a guest's. Without TLS the
+    /// server refuses to start with accounts unless `allow_plaintext_passwords`.
+    #[cfg(feature = "accounts")]
+    pub accounts: Option<super::Accounts>,
     /// For tests only: a reader that gets this exact message from a joined client panics, to
     /// show that a panicked client thread still leaves the chat consistent.
     #[doc(hidden)]
@@ -106,6 +111,8 @@ impl Default for Config {
             access: AccessRules::default(),
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "accounts")]
+            accounts: None,
             test_panic_on: None,
         }
     }
@@ -153,9 +160,36 @@ impl Config {
         Ok(Transport::plain(socket))
     }
 
+    /// True when the listener speaks only TLS.
+    pub fn speaks_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Refuses limits that cannot work together.
     pub(super) fn check(&self) -> Result<(), ServerError> {
         let fail = |why: String| Err(ServerError::Config(why));
+        #[cfg(feature = "accounts")]
+        if let Some(accounts) = &self.accounts {
+            if !self.speaks_tls() && !accounts.allow_plaintext_passwords {
+                return fail(
+                    "accounts without TLS would carry passwords in plain text: serve TLS, or \
+                     allow plain-text passwords (for a lab that shows why)"
+                        .into(),
+                );
+            }
+            if accounts.max_password_checks == 0
+                || accounts.wrong_password_delay > accounts.max_wrong_password_delay
+            {
+                return fail(
+                    "password checks must be at least 1, and the first wrong password's delay \
+                     at most the longest"
+                        .into(),
+                );
+            }
+        }
         if self.max_file_memory < self.max_file_size {
             return fail(format!(
                 "the file memory bound ({} bytes) is smaller than the largest file ({} bytes)",

@@ -10,6 +10,7 @@
 //! closed, so spamming names costs the server a few cheap answers, not its attention.
 
 use super::event::{Event, JoinAnswer};
+use super::login::{MAX_WRONG_PASSWORDS, SignIn};
 use super::reader::{Ending, Reader};
 use super::transfer::deadline;
 use crate::protocol::{self, ClientFrame, MAX_USERNAME_LEN};
@@ -23,6 +24,7 @@ impl Reader {
         // From the connection's start: a TLS handshake (`securing.rs`) counts too.
         let deadline = deadline(self.connected_at, self.shared.config.handshake_timeout);
         let mut refused_names = 0;
+        let mut wrong_passwords = 0;
         loop {
             let (item, _) = self.read_frame(deadline)?;
             self.pace(1.0, deadline);
@@ -47,10 +49,24 @@ impl Reader {
                     let rule = format!("1-{MAX_USERNAME_LEN} letters, digits, '_', '-' or '.'");
                     format!("username refused: {why}; use {rule}")
                 }
-                Ok(()) => match self.ask_to_join(&name)? {
-                    JoinAnswer::Welcome => return Ok(()),
-                    JoinAnswer::NameTaken => format!("username '{name}' is taken"),
-                    JoinAnswer::QueueFull => return Err(Ending::QueueFull),
+                Ok(()) => match self.sign_in(&name, deadline)? {
+                    SignIn::Join(name) => match self.ask_to_join(&name)? {
+                        JoinAnswer::Welcome => return Ok(()),
+                        JoinAnswer::NameTaken => format!("username '{name}' is taken"),
+                        JoinAnswer::QueueFull => return Err(Ending::QueueFull),
+                    },
+                    SignIn::Refused(why) => why,
+                    SignIn::WrongPassword => {
+                        wrong_passwords += 1;
+                        if wrong_passwords >= MAX_WRONG_PASSWORDS {
+                            return Err(Ending::Error(format!(
+                                "wrong password; {MAX_WRONG_PASSWORDS} wrong passwords, \
+                                 connect again to retry"
+                            )));
+                        }
+                        self.refuse("wrong password".into())?;
+                        continue;
+                    }
                 },
             };
             refused_names += 1;

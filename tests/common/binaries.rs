@@ -89,6 +89,8 @@ pub struct ServerProcess {
     /// What it logged on standard error, line by line, when started with
     /// [`logged`](Self::logged).
     pub log: Option<mpsc::Receiver<String>>,
+    /// The lines of its log read so far.
+    pub logged: Vec<String>,
 }
 
 impl ServerProcess {
@@ -101,6 +103,11 @@ impl ServerProcess {
     /// As [`start`](Self::start), keeping what the server logs on standard error in `log`.
     pub fn logged(args: &[&str]) -> ServerProcess {
         ServerProcess::spawn_with(args, &[], Stdio::null(), true)
+    }
+
+    /// As [`logged`](Self::logged), with environment variables set (such as `RUST_LOG`).
+    pub fn logged_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::spawn_with(args, env, Stdio::null(), true)
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
@@ -133,8 +140,11 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if logged {
-            // The server's own default level (info), whatever this shell says.
-            command.env_remove("RUST_LOG").stderr(Stdio::piped());
+            command.stderr(Stdio::piped());
+            if !env.iter().any(|(name, _)| *name == "RUST_LOG") {
+                // The server's own default level (info), whatever this shell says.
+                command.env_remove("RUST_LOG");
+            }
         }
         let mut child = command.spawn().expect("start chat-server");
         let log = child.stderr.take().map(|stderr| {
@@ -171,22 +181,42 @@ impl ServerProcess {
             output,
             hosting: line,
             log,
+            logged: Vec::new(),
         }
     }
 
     /// Waits, at most `TIMEOUT`, for a line of the server's log that contains `text`, and
     /// returns it. Needs a server started with [`logged`](Self::logged).
-    pub fn expect_log(&self, text: &str) -> String {
+    pub fn expect_log(&mut self, text: &str) -> String {
+        if let Some(line) = self.logged.iter().find(|line| line.contains(text)) {
+            return line.clone();
+        }
         let log = self.log.as_ref().expect("started logged");
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match log.recv_timeout(left) {
-                Ok(line) if line.contains(text) => return line,
-                Ok(_) => {}
+                Ok(line) => {
+                    self.logged.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
                 Err(_) => panic!("the server never logged {text:?}"),
             }
         }
+    }
+
+    /// Kills the server and returns all it logged (started [`logged`](Self::logged)).
+    pub fn stop_and_read_log(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = self.log.as_ref().expect("started logged");
+        // Its standard error is closed now: the channel ends once every line is read.
+        while let Ok(line) = log.recv_timeout(TIMEOUT) {
+            self.logged.push(line);
+        }
+        self.logged.join("\n")
     }
 
     /// Types a line at the server's console.

@@ -1,6 +1,8 @@
 //! `chat-server`: parses the command line (`options.rs`), binds the listener, hands it to
 //! `chat::server`, and runs the operator's console on standard input (`console.rs`).
 
+#[cfg(feature = "accounts")]
+mod accounts;
 mod console;
 mod options;
 #[cfg(feature = "tls")]
@@ -32,6 +34,8 @@ fn main() -> ExitCode {
             println!("chat-server {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        #[cfg(feature = "accounts")]
+        Ok(Command::AddAccount(add)) => return accounts::add(&add),
         Err(error) => {
             eprintln!("chat-server: {error}");
             eprintln!("{}", options().short_usage("chat-server"));
@@ -48,6 +52,8 @@ fn main() -> ExitCode {
         }
     };
     let note = security_note(&config);
+    #[cfg(feature = "accounts")]
+    accounts::warn(&config);
     let server = match server::start(listener, *config) {
         Ok(server) => server,
         Err(error) => {

@@ -150,6 +150,9 @@ const FLOOD_RATE: (f64, f64) = (0.001, 1_000_000.0);
 pub enum Command {
     Help,
     Version,
+    /// `--add-account NAME --accounts FILE`: add an account instead of serving.
+    #[cfg(feature = "accounts")]
+    AddAccount(super::accounts::AddAccount),
     Serve {
         host: String,
         port: u16,
@@ -221,6 +224,8 @@ pub fn options() -> Options {
     );
     #[cfg(feature = "tls")]
     super::tls::add_options(&mut opts);
+    #[cfg(feature = "accounts")]
+    super::accounts::add_options(&mut opts);
     opts.optflag("h", "help", "print this help and exit");
     opts.optflag("V", "version", "print the version and exit");
     opts
@@ -237,6 +242,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     }
     if let Some(extra) = matches.free.first() {
         return Err(format!("unexpected argument '{extra}'"));
+    }
+    #[cfg(feature = "accounts")]
+    if let Some(add) = super::accounts::add_command(&matches)? {
+        return Ok(Command::AddAccount(add));
     }
     let mut config = Config::default();
     for limit in LIMITS {
@@ -280,6 +289,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         .unwrap_or_else(|| DEFAULT_HOST.into());
     #[cfg(feature = "tls")]
     super::tls::configure(&matches, &host, &mut config)?;
+    // After TLS: accounts need to know whether the server speaks it.
+    #[cfg(feature = "accounts")]
+    super::accounts::configure(&matches, &mut config)?;
     Ok(Command::Serve {
         host,
         port,
