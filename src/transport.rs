@@ -134,7 +134,8 @@ impl ReadHalf {
     }
 
     /// Reads what came next, as `Read::read`: 0 at the end, `WouldBlock` or `TimedOut` when the
-    /// read timeout passed first.
+    /// read timeout passed first, `Interrupted` when bytes came but no plaintext yet (TLS: a
+    /// part of a record; read again, after a look at the deadlines).
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.0 {
             Reading::Plain(socket) => socket.read(buf),

@@ -5,8 +5,9 @@
 mod common;
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chat::server::{Config, TlsIdentity};
@@ -194,6 +195,7 @@ fn a_tls_client_to_a_plain_server_fails_saying_so() {
 /// A test CA, and certificates it signs, written as PEM files into a test's folder.
 struct TestCa {
     issuer: Issuer<'static, KeyPair>,
+    ca_der: Vec<u8>,
     dir: TestDir,
 }
 
@@ -210,6 +212,7 @@ impl TestCa {
         fs::write(dir.join("ca.pem"), cert.pem()).unwrap();
         TestCa {
             issuer: Issuer::new(params, key),
+            ca_der: cert.der().to_vec(),
             dir,
         }
     }
@@ -232,6 +235,21 @@ impl TestCa {
             "--tls-key".into(),
             path("server.key"),
         ]
+    }
+
+    /// A rustls client session that trusts this CA and nothing else, for 127.0.0.1.
+    fn session(&self) -> rustls::ClientConnection {
+        let ca = rustls::pki_types::CertificateDer::from(self.ca_der.clone());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = "127.0.0.1".try_into().unwrap();
+        rustls::ClientConnection::new(Arc::new(config), name).unwrap()
     }
 
     /// A client that trusts this CA and nothing else; its result.
@@ -335,4 +353,63 @@ fn a_client_that_stops_mid_handshake_is_closed_at_the_handshake_timeout() {
         "closed after {waited:?}"
     );
     server.expect_open_connections(0);
+}
+
+#[test]
+fn a_client_dripping_a_record_is_closed_at_the_handshake_timeout() {
+    let ca = TestCa::new("tls_drip");
+    ca.server_options(&["127.0.0.1"], (2020, 1), (2100, 1));
+    let identity =
+        TlsIdentity::from_pem_files(&ca.dir.join("server.pem"), &ca.dir.join("server.key"))
+            .unwrap();
+    let timeout = Duration::from_secs(1);
+    let server = start_server(Config {
+        tls: Some(identity),
+        handshake_timeout: timeout,
+        ..Config::default()
+    });
+    let mut session = ca.session();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let started = Instant::now();
+    while session.is_handshaking() {
+        session.complete_io(&mut stream).unwrap();
+    }
+    // A name line in one record, sent a byte every 100 ms: whole only after some 20 s.
+    let mut name = vec![b'a'; 200];
+    name.push(b'\n');
+    session.writer().write_all(&name).unwrap();
+    let mut record = Vec::new();
+    session.write_tls(&mut record).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut closed = false;
+    let mut sink = [0; 4096];
+    for byte in &record[..record.len() - 1] {
+        if stream.write_all(&[*byte]).is_err() {
+            closed = true; // reset: closed too
+            break;
+        }
+        match stream.read(&mut sink) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {} // the session's own records: tickets, the [ERROR], close_notify
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    let waited = started.elapsed();
+    assert!(
+        closed,
+        "still open after the whole record but a byte ({waited:?})"
+    );
+    assert!(
+        waited < timeout + Duration::from_secs(3),
+        "closed after {waited:?}"
+    );
 }

@@ -135,19 +135,24 @@ impl TlsRead {
 
     /// Plaintext, as `Read::read`: what the session has decrypted, else what the next bytes from
     /// the socket decrypt to. The socket's read timeout applies as on plain TCP.
+    ///
+    /// One socket read at most: when its bytes are only a part of a record, there is no
+    /// plaintext yet, and the answer is `Interrupted` ("read again"), so that the caller looks
+    /// at its deadlines between two reads, as it does on plain TCP. Else a client dripping a
+    /// record a byte at a time would keep the reader here past every deadline.
     pub(super) fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if let Some(result) = self.decrypted(out) {
-                return result;
-            }
-            // Nothing to hand out: wait for the socket, with no lock held.
-            let n = self.socket.read(&mut self.raw)?;
-            (self.start, self.end) = (0, n);
-            if n == 0 {
-                // Tell the session the stream ended, so that it says whether that was clean.
-                let _ = lock(&self.session).read_tls(&mut io::empty());
-            }
+        if let Some(result) = self.decrypted(out) {
+            return result;
         }
+        // Nothing to hand out: wait for the socket, with no lock held.
+        let n = self.socket.read(&mut self.raw)?;
+        (self.start, self.end) = (0, n);
+        if n == 0 {
+            // Tell the session the stream ended, so that it says whether that was clean.
+            let _ = lock(&self.session).read_tls(&mut io::empty());
+        }
+        self.decrypted(out)
+            .unwrap_or_else(|| Err(io::ErrorKind::Interrupted.into()))
     }
 
     /// Under the lock: hands the raw bytes to the session until it has plaintext for `out`.
