@@ -3,6 +3,9 @@ CARGO ?= cargo
 HOST  ?= 127.0.0.1
 PORT  ?= 12345
 NAME  ?=
+# Any other options, passed through to the binary: make run-server ARGS='--history 50',
+# make run-client NAME=bob ARGS='--timestamps'.
+ARGS  ?=
 # e.g. make bench BENCH_ARGS='--case fanout --reps 3'
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
@@ -11,12 +14,12 @@ FUZZ_SECONDS ?= 60
 SECURE := --features tls,accounts
 
 .PHONY: help build build-secure run-server run-client run-server-tls run-client-tls test bench \
-	bench-tls
-	lint fmt fuzz soak clean
+	bench-tls lint fmt fuzz soak clean
 
 help:
-	@echo "make run-server               start the server on $(HOST):$(PORT)"
-	@echo "make run-client NAME=bob      start a client (asks for a name without NAME)"
+	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
+	@echo "make run-client NAME=bob      start a client as bob, with chat_log_bob.txt and downloads/bob/"
+	@echo "                              (asks for a name without NAME; ARGS='--timestamps')"
 	@echo "make run-server-tls           the server with TLS (a self-signed certificate made at start)"
 	@echo "make run-client-tls NAME=bob  a client over TLS (trusts the server's certificate on first use)"
 	@echo "make test                     run every test, in the default build and with every feature"
@@ -35,26 +38,49 @@ build:
 build-secure:
 	$(CARGO) build --release $(SECURE)
 
+# Each run builds first, in the open: the first build of a fresh clone takes a while, and a
+# quiet one looks hung. Then the binary runs without cargo's lines.
 run-server:
-	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT)
+	@echo "Building chat-server (about a minute the first time)..."
+	@$(CARGO) build --release --bin chat-server
+	@$(CARGO) run --quiet --release --bin chat-server -- --host $(HOST) --port $(PORT) $(ARGS)
+
+# With NAME, the user gets a chat log and a downloads folder of their own, so that clients run
+# from this one folder do not write to one log or save files over each other's names; unless
+# ARGS says otherwise (--log FILE or --no-log, --downloads DIR).
+CLIENT_FILES = $(if $(NAME),--name $(NAME) \
+	$(if $(findstring -log,$(ARGS)),,--log chat_log_$(NAME).txt) \
+	$(if $(findstring --downloads,$(ARGS)),,--downloads downloads/$(NAME)))
 
 run-client:
-	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(if $(NAME),--name $(NAME))
+	@echo "Building chat-client (about a minute the first time)..."
+	@$(CARGO) build --release --bin chat-client
+	@$(CARGO) run --quiet --release --bin chat-client -- --host $(HOST) --port $(PORT) $(CLIENT_FILES) $(ARGS)
 
+# The same two with TLS and accounts built in (ARGS='--accounts FILE' turns accounts on).
 run-server-tls:
+	@echo "Building chat-server with TLS and accounts (a minute or two the first time)..."
+	@$(CARGO) build --release $(SECURE) --bin chat-server
 	@$(CARGO) run --quiet --release $(SECURE) --bin chat-server -- --host $(HOST) --port $(PORT) \
-		--tls-self-signed
+		--tls-self-signed $(ARGS)
 
 run-client-tls:
+	@echo "Building chat-client with TLS (a minute or two the first time)..."
+	@$(CARGO) build --release $(SECURE) --bin chat-client
 	@$(CARGO) run --quiet --release $(SECURE) --bin chat-client -- --host $(HOST) --port $(PORT) \
-		--tls $(if $(NAME),--name $(NAME))
+		--tls $(CLIENT_FILES) $(ARGS)
 
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. Twice: the default build, then with
-# every feature (TLS and accounts), whose own tests only run then.
+# every feature (TLS and accounts), whose own tests only run then. The tests open many
+# connections in one process: the soft open-file limit is raised to the hard one where the
+# system allows, and the tests size themselves to what they get (they pass at the common 1024
+# too).
+RAISE_OPEN_FILES = ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true
+
 test:
-	$(CARGO) test --workspace
-	$(CARGO) test --workspace --all-features
+	$(RAISE_OPEN_FILES); $(CARGO) test --workspace
+	$(RAISE_OPEN_FILES); $(CARGO) test --workspace --all-features
 
 # The bench (the chat-bench package in bench/) starts target/release/chat-server itself, so the
 # server is built first; the bench lands beside it in the shared target directory.

@@ -47,7 +47,7 @@ pub use names::{
     MAX_FILE_NAME_LEN, MAX_USERNAME_LEN, NameError, check_file_name, check_username,
     is_forbidden_control, is_invisible,
 };
-pub use server_decoder::ServerFrameDecoder;
+pub use server_decoder::{FileProgress, ServerFrameDecoder};
 
 /// The longest line accepted by default, in bytes, once its LF or CRLF is removed.
 pub const DEFAULT_MAX_LINE: usize = 4096;
@@ -55,6 +55,9 @@ pub const DEFAULT_MAX_LINE: usize = 4096;
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 /// What a client sends to leave.
 pub const EXIT_COMMAND: &str = "exit";
+/// The text of the `[ERROR]` the server sends every client when it is stopped cleanly, as its
+/// last frame: a client can tell this end from a lost connection.
+pub const SHUTTING_DOWN: &str = "server is shutting down";
 /// The tag that starts a file header, in both directions.
 pub const FILE_TAG: &str = "[FILE]:";
 

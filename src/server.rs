@@ -32,17 +32,24 @@
 //! taken before a connection counts against any limit.
 //!
 //! Every resource has a bound, all in [`Config`]: connections (in all and per address), each
-//! outbound queue, the time to join and to stay silent, how fast a client may send (the reader
-//! sleeps when it floods), and the bytes of files held in memory (a reader waits for room
-//! before it reads a file's body).
+//! outbound queue (counting all it keeps in memory), the time to join and to stay silent, how
+//! fast a client may send (the reader sleeps when it floods, from its first byte), the bytes of
+//! files held in memory (a file that does not fit is refused at once, so nobody waits for
+//! room), and how long a file may take in and out. Every wait has a deadline.
+//!
+//! Beside the data path: commands from clients (`commands.rs`: `/users`, `/msg`, `/help`,
+//! `/files`), the history a newcomer gets (`history.rs`), and the operator's console
+//! (`console.rs`), which asks the broadcaster like any reader does.
 //!
 //! Reading order, following the data: `config.rs` (every limit), `accept.rs`, `admission.rs`
 //! and `access.rs` (a connection arrives), `securing.rs` (the TLS handshake, with `tls.rs`:
 //! the certificate), `reader.rs` and `handshake.rs` (bytes to events), `login.rs` (a name's
-//! password, with `accounts.rs`, `passwords.rs` and `password_login.rs`),
-//! `flood.rs` and `file_memory.rs` (what slows a reader down), `event.rs`, `broadcaster.rs` and
+//! password, with `accounts.rs`, `passwords.rs` and `password_login.rs`), `flood.rs`,
+//! `receiving.rs`, `file_memory.rs` and `transfer.rs` (what slows a reader down or stops it),
+//! `commands.rs` and `event.rs` (what readers ask), `broadcaster.rs`, `history.rs` and
 //! `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back out to the socket),
-//! `transcript.rs`, and `stop.rs` (how it all ends).
+//! `transcript.rs` and `log_budget.rs` (what is written down), `console.rs`, and `stop.rs` (how
+//! it all ends).
 
 mod accept;
 mod access;
@@ -58,6 +65,7 @@ mod file_memory;
 mod flood;
 mod handshake;
 mod history;
+mod log_budget;
 mod login;
 #[cfg(feature = "accounts")]
 mod password_login;
@@ -83,7 +91,7 @@ use std::time::Duration;
 pub use access::{AccessRules, Cidr, CidrError, Rule};
 #[cfg(feature = "accounts")]
 pub use accounts::{AccountFile, Accounts, AccountsError, add_account};
-pub use config::{Config, FloodLimit, ServerError};
+pub use config::{Config, FloodLimit, MIN_FLOOD_RATE, ServerError};
 pub use console::{
     CONSOLE_HELP, Console, ConsoleCommand, ConsoleError, ConsoleReply, OnlineUser, show_users,
 };
@@ -94,6 +102,7 @@ pub use tls::{TlsError, TlsIdentity};
 use admission::OpenConnections;
 use broadcaster::Broadcaster;
 use file_memory::FileMemory;
+use log_budget::LogBudget;
 use stop::Stopping;
 use transcript::Transcript;
 
@@ -112,6 +121,8 @@ struct Shared {
     stopping: Stopping,
     connections: OpenConnections,
     file_memory: Arc<FileMemory>,
+    /// What the server's log may take, so a flood of clients cannot flood it.
+    log_budget: LogBudget,
     /// Accounts and their bounds' state, when the server has accounts.
     #[cfg(feature = "accounts")]
     logins: Option<password_login::Logins>,
@@ -148,6 +159,7 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
         config,
         stopping: Stopping::default(),
         connections: OpenConnections::default(),
+        log_budget: LogBudget::new(),
     });
     let (events, event_queue) = crossbeam_channel::bounded(EVENT_QUEUE);
 

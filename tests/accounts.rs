@@ -316,8 +316,8 @@ fn accounts_without_tls_need_allow_plaintext_passwords_and_then_say_so() {
     assert_eq!(code, Some(2));
     assert!(err.contains("--allow-plaintext-passwords"), "{err}");
 
-    let mut server = ServerProcess::logged(&["--accounts", &file, "--allow-plaintext-passwords"]);
-    server.expect_log("WARNING: accounts without TLS");
+    let server = ServerProcess::logging(&["--accounts", &file, "--allow-plaintext-passwords"]);
+    server.expect_log(&["WARNING: accounts without TLS"]);
 }
 
 #[cfg(feature = "tls")]
@@ -330,7 +330,7 @@ fn a_tls_chat_with_accounts_has_the_passwords_in_no_log() {
     let dir = TestDir::new("acc_no_log");
     let accounts = path_arg(&accounts_file(&dir, &[("alice", RIGHT)]));
     let transcript = path_arg(&dir.join("transcript.txt"));
-    let mut server = ServerProcess::logged_with_env(
+    let mut server = ServerProcess::logging_with_env(
         &[
             "--tls-self-signed",
             "--accounts",
@@ -368,7 +368,7 @@ fn a_tls_chat_with_accounts_has_the_passwords_in_no_log() {
     eve.expect("[ERROR] wrong password\n");
     eve.close_stdin();
     eve.finish();
-    server.expect_log("wrong password for alice");
+    server.expect_log(&["wrong password for alice"]);
 
     let mut bob = client(&bob_dir, "bob", None);
     bob.expect("[INFO] Joined as bob.");

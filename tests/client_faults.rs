@@ -23,7 +23,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 
 use common::binaries::{
-    Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir, peak_rss_kib, rss_kib,
+    Chat, ClientProcess, DOWNLOADS, FakeServer, TestDir, chat_log, peak_rss_kib, rss_kib,
 };
 
 const LIMIT_64_MIB: u64 = 64 * 1024 * 1024;
@@ -334,7 +334,7 @@ fn endless_line_is_refused_once_in_bounded_memory() {
     let sampled = chat.pump_repeated(b'a', TWICE_THE_BOUND);
     chat.peer.send(b"\nbob: after the long line\n");
     chat.client.expect(&format!(
-        "{REFUSED}line too long\nbob: after the long line\n"
+        "{REFUSED}line too long (the limit is 65536 bytes)\nbob: after the long line\n"
     ));
     assert_eq!(chat.client.shown().matches("line too long").count(), 1);
     chat.assert_memory_bounded(sampled);
@@ -414,8 +414,9 @@ fn planted_symlinks_in_downloads_are_never_written_through() {
     symlink(chat.dir.join("outside.part"), downloads.join(&temp)).unwrap();
 
     chat.peer.send(&file_frame("bob", "notes.txt", b"secret"));
-    chat.client
-        .expect("[Notification] Received file: received_notes-1.txt (from bob)\n");
+    chat.client.expect(
+        "[Notification] Received file: a/b/downloads/received_notes-1.txt (6 bytes, from bob)\n",
+    );
 
     assert!(
         !chat.dir.join("outside.txt").exists(),
@@ -454,8 +455,8 @@ fn longest_file_name_is_saved_inside_downloads() {
     chat.peer.send(&file_frame("bob", &name, b"one"));
     chat.peer.send(&file_frame("bob", &name, b"two"));
     chat.client.expect(&format!(
-        "[Notification] Received file: received_{name} (from bob)\n\
-         [Notification] Received file: received_{stem}-1.txt (from bob)\n"
+        "[Notification] Received file: {DOWNLOADS}/received_{name} (3 bytes, from bob)\n\
+         [Notification] Received file: {DOWNLOADS}/received_{stem}-1.txt (3 bytes, from bob)\n"
     ));
     assert_eq!(
         chat.dir.entries(DOWNLOADS),
@@ -505,6 +506,6 @@ fn bidi_overrides_and_isolates_in_a_message_end_with_its_line() {
     chat.peer.expect_line("exit");
     chat.peer.close();
     assert!(chat.client.finish().0.success());
-    let log = fs::read_to_string(chat.dir.join("chat_log.txt")).unwrap();
+    let log = chat_log(&chat.dir.join("chat_log.txt"));
     assert!(log.ends_with(shown), "{log:?}");
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::fs;
 
-use common::binaries::{ClientProcess, ServerProcess, TestDir};
+use common::binaries::{ClientProcess, ServerProcess, TestDir, chat_log};
 
 /// Starts a client joined as `name`, with its downloads and log in `dir`.
 fn join(server: &ServerProcess, dir: &TestDir, name: &str) -> ClientProcess {
@@ -41,11 +41,18 @@ fn two_users_chat_share_a_file_and_leave() {
     fs::write(alice_dir.join("notes.bin"), &data).unwrap();
     alice.type_line("/file notes.bin");
     alice.expect("[Notification] File 'notes.bin' sent.\n");
-    bob.expect("[Notification] Received file: received_notes.bin (from alice)\n");
+    bob.expect(
+        "[Notification] Received file: downloads/received_notes.bin (97.7 KiB, from alice)\n",
+    );
     assert_eq!(
         fs::read(bob_dir.join("downloads/received_notes.bin")).unwrap(),
         data
     );
+
+    // The server's answer to the /files on each client sent as it joined is not shown.
+    for client in [&bob, &alice] {
+        assert!(!client.shown().contains("/files"), "{}", client.shown());
+    }
 
     alice.type_line("exit");
     let (status, _) = alice.finish();
@@ -55,7 +62,7 @@ fn two_users_chat_share_a_file_and_leave() {
     let (status, _) = bob.finish();
     assert!(status.success(), "bob exits with {status}");
 
-    let alice_log = fs::read_to_string(alice_dir.join("chat_log.txt")).unwrap();
+    let alice_log = chat_log(&alice_dir.join("chat_log.txt"));
     for line in [
         "Me: hi bob",
         "bob: hi alice",
@@ -66,12 +73,12 @@ fn two_users_chat_share_a_file_and_leave() {
             "{line:?} in {alice_log}"
         );
     }
-    let bob_log = fs::read_to_string(bob_dir.join("chat_log.txt")).unwrap();
+    let bob_log = chat_log(&bob_dir.join("chat_log.txt"));
     for line in [
         "alice has joined the chat room.",
         "alice: hi bob",
         "Me: hi alice",
-        "[Notification] Received file: received_notes.bin (from alice)",
+        "[Notification] Received file: downloads/received_notes.bin (97.7 KiB, from alice)",
         "alice has left the chat.",
     ] {
         assert!(bob_log.lines().any(|l| l == line), "{line:?} in {bob_log}");
@@ -105,4 +112,31 @@ fn client_says_connection_lost_and_fails_when_the_server_dies() {
     let (status, stderr) = client.finish();
     assert_eq!(status.code(), Some(1));
     assert_eq!(stderr, "[ERROR] connection lost\n");
+}
+
+#[test]
+fn client_says_the_server_shut_down_and_exits_0_after_a_clean_stop() {
+    let mut server = ServerProcess::with_console(&[]);
+    let dir = TestDir::new("e2e_server_shuts_down");
+    let mut client = join(&server, &dir, "bob");
+    server.type_line("/shutdown");
+    client.expect("[INFO] The server is shutting down.\n");
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn taken_name_given_as_an_option_without_input_exits_1_with_the_reason() {
+    let server = ServerProcess::start(&[]);
+    let bob_dir = TestDir::new("e2e_taken_option_bob");
+    let _bob = join(&server, &bob_dir, "bob");
+
+    let dir = TestDir::new("e2e_taken_option");
+    let port = server.addr.port().to_string();
+    let mut client = ClientProcess::start(&dir, &["--port", &port, "--name", "BOB"]);
+    client.close_stdin();
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stderr, "[ERROR] not joined: username 'BOB' is taken\n");
 }

@@ -274,6 +274,7 @@ fn transcript_records_join_message_file_and_leave_with_utc_timestamps() {
         ..Config::default()
     });
     let mut bob = TestClient::join(server.addr, "bob");
+    bob.take_files();
     let mut alice = TestClient::join(server.addr, "alice");
     // The broadcaster writes each transcript line before it relays the event, so once bob has
     // an event its line is in the file.

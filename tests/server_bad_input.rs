@@ -13,7 +13,7 @@ fn line_over_max_line_is_refused_and_discarded_up_to_its_lf() {
         ..Config::default()
     });
     alice.send(b"0123456789abcdefTOO-LONG never relayed\nnext\n");
-    alice.expect_line("[ERROR]:line too long");
+    alice.expect_line("[ERROR]:line too long (the limit is 16 bytes)");
     // Neither the line nor its tail was taken as a message.
     bob.expect_line("alice: next");
 }
@@ -26,7 +26,7 @@ fn line_too_long_with_crlf_counts_without_the_crlf() {
     });
     alice.send(b"0123456789abcdef\r\n0123456789abcdefg\r\nnext\r\n");
     bob.expect_line("alice: 0123456789abcdef");
-    alice.expect_line("[ERROR]:line too long");
+    alice.expect_line("[ERROR]:line too long (the limit is 16 bytes)");
     bob.expect_line("alice: next");
 }
 

@@ -17,6 +17,7 @@ fn binary_payload() -> Vec<u8> {
 #[test]
 fn sized_file_is_relayed_byte_exact_with_the_sender_in_its_header() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     let data = binary_payload();
     alice.send(&sized_file("a.bin", &data));
     bob.expect_file(&format!("[FILE]:alice:a.bin:{}", data.len()), &data);
@@ -28,7 +29,9 @@ fn sized_file_is_relayed_byte_exact_with_the_sender_in_its_header() {
 #[test]
 fn sized_file_goes_to_every_other_joined_client_but_not_back() {
     let (server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     let mut carol = TestClient::join(server.addr, "carol");
+    carol.take_files();
     alice.expect_line("[JOIN]:carol");
     bob.expect_line("[JOIN]:carol");
     alice.send(&sized_file("hi.txt", b"hi\n"));
@@ -42,6 +45,7 @@ fn sized_file_goes_to_every_other_joined_client_but_not_back() {
 #[test]
 fn sized_file_end_may_have_crlf() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     alice.send(b"[FILE]:x.txt:2\nab<END>\r\nafter\n");
     bob.expect_file("[FILE]:alice:x.txt:2", b"ab");
     bob.expect_line("alice: after");
@@ -50,6 +54,7 @@ fn sized_file_end_may_have_crlf() {
 #[test]
 fn text_form_file_is_relayed_in_the_sized_form() {
     let (_server, mut alice, mut bob) = alice_and_bob(Config::default());
+    bob.take_files();
     // Empty lines and `exit` are content; a CRLF line end becomes LF.
     alice.send(b"[FILE]:notes.txt\nline one\n\nexit\r\n<END>\n");
     bob.expect_file("[FILE]:alice:notes.txt:15", b"line one\n\nexit\n");
@@ -88,6 +93,7 @@ fn file_over_max_file_size_is_refused_and_skipped_in_step() {
         max_file_size: 16,
         ..Config::default()
     });
+    bob.take_files();
     let mut data = b"<END>\n".repeat(2);
     data.extend_from_slice(b"exit\n");
     assert!(data.len() > 16);

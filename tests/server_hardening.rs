@@ -93,6 +93,8 @@ fn file_memory_config() -> Config {
 #[test]
 fn a_file_that_does_not_fit_in_file_memory_is_refused_and_the_chat_goes_on() {
     let (server, [mut alice, mut bob, mut carol]) = alice_bob_and_carol(file_memory_config());
+    bob.take_files();
+    carol.take_files();
 
     // Alice announces a file of the whole budget and sends half of it: the budget is taken.
     let big: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8).collect();
@@ -122,6 +124,7 @@ fn a_file_that_does_not_fit_in_file_memory_is_refused_and_the_chat_goes_on() {
 #[test]
 fn file_memory_is_given_back_once_every_receiver_has_the_file() {
     let (server, mut alice, mut bob) = alice_and_bob(file_memory_config());
+    bob.take_files();
     let data = vec![7u8; 300_000];
     for i in 0..5 {
         alice.send(&sized_file(&format!("f{i}.bin"), &data));
@@ -158,6 +161,8 @@ fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
         max_file_memory: 16 * MIB,
         ..Config::default()
     });
+    bob.take_files();
+    carol.take_files();
 
     let data: Vec<u8> = (0..16 * MIB).map(|i| (i % 253) as u8).collect();
     let header = format!("[FILE]:alice:big.bin:{}", 16 * MIB);
@@ -169,4 +174,40 @@ fn a_slow_client_receiving_a_file_bigger_than_its_send_queue_is_not_dropped() {
     // Bob reads at last, and gets both: a file counts for its header in the queue, not its bytes.
     bob.expect_file(&header, &data);
     bob.expect_line("alice: after the file");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A paced sender is told why
+
+fn paced_config() -> Config {
+    Config {
+        limit_loopback: true,
+        flood_limit: Some(FloodLimit {
+            burst: 3,
+            per_second: 20.0,
+        }),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn a_sender_slowed_down_is_told_once_why() {
+    let (_server, mut alice, mut bob) = alice_and_bob(paced_config());
+    // Her name took one token: two lines go at once, the third and after are paced.
+    alice.send(b"one\ntwo\nthree\nfour\nfive\n");
+    let notice = alice.expect_prefix("[INFO]:you are sending faster");
+    assert!(
+        notice.contains("3 lines at once, then 20 a second"),
+        "{notice}"
+    );
+    for line in ["one", "two", "three", "four", "five"] {
+        bob.expect_line(&format!("alice: {line}"));
+    }
+    // Told once per flood, not once per line.
+    alice.send(b"six\nseven\neight\n");
+    bob.expect_line("alice: six");
+    bob.expect_line("alice: seven");
+    bob.expect_line("alice: eight");
+    bob.send_line("done");
+    alice.expect_line("bob: done");
 }

@@ -66,6 +66,7 @@ fn history_holds_public_messages_only() {
     let mut alice = TestClient::join(server.addr, "alice");
     let mut bob = TestClient::join(server.addr, "bob");
     alice.expect_line("[JOIN]:bob");
+    bob.take_files();
     alice.send_line("/msg bob private");
     alice.send(&sized_file("notes.txt", b"hi"));
     alice.send_line("public");
@@ -89,6 +90,10 @@ fn a_history_of_zero_sends_none() {
     });
     let mut alice = TestClient::join(server.addr, "alice");
     alice.send_line("nobody will see this later");
+    // The answer to /users comes after the broadcaster has routed the message before it: only
+    // then does bob join, so the message is past, not live, for him.
+    alice.send_line("/users");
+    alice.expect_line("[USERS]:alice");
     let mut bob = TestClient::join(server.addr, "bob");
     alice.expect_line("[JOIN]:bob");
     alice.send_line("live");

@@ -69,7 +69,8 @@ fn cast(test: &str) -> Cast {
     let mut bob = join(&server, &bob_dir, "bob");
     bob.expect("[INFO] Online: alice, bob\n");
     alice.expect("bob has joined the chat room.\n");
-    let carol = TestClient::join(server.addr, "carol");
+    let mut carol = TestClient::join(server.addr, "carol");
+    carol.take_files();
     alice.expect("carol has joined the chat room.\n");
     bob.expect("carol has joined the chat room.\n");
     Cast {
@@ -171,8 +172,9 @@ fn converse(cast: &mut Cast) -> Vec<String> {
     }
     fs::write(cast.alice_dir.join("notes.txt"), b"notes\n").unwrap();
     cast.alice.type_line("/file notes.txt");
-    cast.bob
-        .expect("[Notification] Received file: received_notes.txt (from alice)\n");
+    cast.bob.expect(
+        "[Notification] Received file: downloads/received_notes.txt (6 bytes, from alice)\n",
+    );
     cast.carol
         .expect_file("[FILE]:alice:notes.txt:6", b"notes\n");
     relayed.push("[Notification] File 'notes.txt' (6 bytes) from alice.".to_owned());

@@ -98,8 +98,11 @@ struct AfterTheDrop {
 fn send_files_until_slow_is_dropped(addr: std::net::SocketAddr) -> AfterTheDrop {
     let mut alice = TestClient::join(addr, "alice");
     let mut bob = TestClient::join(addr, "bob");
+    bob.take_files();
     let mut carol = TestClient::join(addr, "carol");
-    let slow = TestClient::join(addr, "slow");
+    carol.take_files();
+    let mut slow = TestClient::join(addr, "slow");
+    slow.take_files();
     for line in ["[JOIN]:bob", "[JOIN]:carol", "[JOIN]:slow"] {
         alice.expect_line(line);
     }

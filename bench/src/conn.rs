@@ -269,13 +269,39 @@ impl Conn {
         others: usize,
         deadline: Instant,
     ) -> Result<(), String> {
+        self.await_others_and(tag, others, false, deadline)
+    }
+
+    /// Asks the server for files (`/files on`: it sends files only to connections that ask),
+    /// then waits as `await_others` does, and for the server's answer too: once this returns,
+    /// a file shared from now on comes to this connection.
+    pub fn await_others_taking_files(
+        &mut self,
+        tag: &str,
+        others: usize,
+        deadline: Instant,
+    ) -> Result<(), String> {
+        self.send(b"/files on\n")?;
+        self.await_others_and(tag, others, true, deadline)
+    }
+
+    fn await_others_and(
+        &mut self,
+        tag: &str,
+        others: usize,
+        files_on: bool,
+        deadline: Instant,
+    ) -> Result<(), String> {
         let mut seen = 0;
-        while seen < others {
+        let mut answered = !files_on;
+        while seen < others || !answered {
             let line = self.line(deadline)?;
             if let Some(listed) = users_listed(line, tag) {
                 seen += listed.saturating_sub(1);
             } else if about_ours(line, "[JOIN]:", tag) {
                 seen += 1;
+            } else if files_on && line.starts_with(b"[INFO]:files on") {
+                answered = true;
             } else if !line.starts_with(b"[JOIN]:") && !line.starts_with(b"[LEAVE]:")
                 || about_ours(line, "[LEAVE]:", tag)
             {

@@ -88,7 +88,7 @@ fn receive(
 ) -> Result<(Instant, Conn), String> {
     // Written to before the start, so that no page fault is timed.
     let mut copy = vec![1u8; data.len()];
-    let ready = conn.await_others(tag, others, deadline);
+    let ready = conn.await_others_taking_files(tag, others, deadline);
     gate.wait(&ready)?;
     let deadline = Instant::now() + TRANSFER_TIME;
     let line = conn.line(deadline)?;

@@ -1,19 +1,22 @@
 //! `chat-client`: the terminal client. It turns its options into a [`client::Config`] and hands
 //! it to [`client::run`]; the library does the rest.
 //!
-//! Exit status: 0 after `exit` or the end of input, 1 when the server cannot be reached or goes
-//! away, 2 for a bad command line.
+//! Exit status: 0 after `exit` or the end of input, or when the server shuts down; 1 when the
+//! server cannot be reached or goes away, or the name was refused and no other was given; 2 for a
+//! bad command line.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use chat::client::{self, Config};
+use chat::client::{self, ColorChoice, Config};
+use chat::protocol;
 use getopts::Options;
 
 /// What the command line asks for.
 enum Command {
-    /// Boxed: a `Config` is some 200 bytes, the other variants none.
+    /// Boxed: a `Config` is large next to the other variants.
     Run(Box<Config>),
     Help,
     Version,
@@ -93,6 +96,45 @@ fn options() -> Options {
         .optflag("", "no-log", "write no chat log")
         .optopt(
             "",
+            "color",
+            &format!(
+                "colour names, errors and notices: auto (when stdout is a terminal and NO_COLOR \
+                 is not set), always or never (default {}); never in the chat log",
+                defaults.color
+            ),
+            "WHEN",
+        )
+        .optflag(
+            "",
+            "timestamps",
+            "show the time before each line, HH:MM in UTC (std knows no time zones); \
+             the chat log always has the date and time, to the second",
+        )
+        .optopt(
+            "",
+            "max-line",
+            &format!(
+                "the server's line limit (its --max-line): a longer line typed is refused \
+                 before it is sent ({}-{}, default {}, chat/1's default)",
+                MAX_LINE_RANGE.0, MAX_LINE_RANGE.1, defaults.max_line
+            ),
+            "BYTES",
+        )
+        .optopt(
+            "",
+            "keepalive",
+            &format!(
+                "once joined, send an empty line after SECS without sending anything, so that \
+                 the server's idle timeout does not close a client that only reads; 0 sends \
+                 none ({}-{}, default {})",
+                KEEPALIVE_RANGE.0,
+                KEEPALIVE_RANGE.1,
+                defaults.keepalive.as_secs()
+            ),
+            "SECS",
+        )
+        .optopt(
+            "",
             "password-file",
             "when the server asks for the name's password, give the first line of FILE \
              (default: ask on stdin, where it shows as it is typed; never in the chat log)",
@@ -107,7 +149,58 @@ fn options() -> Options {
 }
 
 fn usage(options: &Options) -> String {
-    options.usage("Usage: chat-client [options]\n\nA terminal client for the chat server.")
+    options.usage(USAGE)
+}
+
+/// What `--help` says before the options: the commands and what the client shows.
+const USAGE: &str = "\
+Usage: chat-client [options]
+
+A terminal client for the chat server. Once joined, a line is a message for everyone, or one of
+these commands:
+    /users             who is online
+    /msg NAME TEXT     a private message for NAME alone, shown here as -> NAME: TEXT
+    /help              the client's commands, then the server's
+    /file PATH         send a file to everyone; PATH may be quoted ('my file.txt', as a
+                       terminal pastes a dragged file) and start with ~/ (your home)
+    /file PATH as NAME send it under NAME (a file name cannot hold / \\ or :)
+    //text             send a message that starts with /
+    exit               leave (the end of input does too)
+Any other line starting with / is sent as typed, and the server answers it.
+A line longer than the server's limit (--max-line) is refused before it is sent; so is a line
+of exactly 4095 bytes from a terminal, the most a terminal passes on: it was probably cut.
+
+A private message shows as [PM] alice: hi, a message sent before you joined as
+[history 2026-12-01 10:37 UTC] alice: hi (UTC), a notice from the server's operator as
+[NOTICE] text. A file over 1 MiB is announced as it starts to arrive; while a file over
+1 MiB is sent or received, stderr shows its progress (percent, MB/s) when it is a terminal.
+Received files are saved as received_<name> in --downloads, complete or not at all (the notice
+says where, the size and the sender); at start the client removes the temporaries
+(.received_<name>.<pid>-<n>.part) a killed client left there once their process is gone
+(on Linux; elsewhere once they are a day old).
+Everything shown is appended to the chat log as plain text, after the date and time in UTC,
+with a mark where each session starts and ends (and why).
+When the server asks for a registered name's password ([AUTH]), the next line of input is
+sent as it (it shows as typed: std cannot hide it), or the first line of --password-file; it is
+never shown or written to the chat log.
+
+Exit status: 0 after exit or the end of input, and when the server shuts down; 1 when the
+server cannot be reached or the connection is lost, or when the name was refused and input
+ended before another was accepted; 2 for a bad option (a --name that breaks the username
+rules too).";
+
+/// The bytes `--max-line` accepts: the range of the server's own `--max-line`.
+const MAX_LINE_RANGE: (u64, u64) = (64, 65_000);
+
+/// The seconds `--keepalive` accepts: up to a day, beyond any sensible idle timeout.
+const KEEPALIVE_RANGE: (u64, u64) = (0, 86_400);
+
+/// The value of `--<name>` as a number within `range`; the error gives the range.
+fn number(name: &str, text: &str, (min, max): (u64, u64)) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("bad --{name} '{text}': expected a number from {min} to {max}"))
 }
 
 /// Turns the arguments into a command; the error is one line for a person.
@@ -136,7 +229,12 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
             }
         };
     }
-    config.name = matches.opt_str("name");
+    if let Some(name) = matches.opt_str("name") {
+        // Refused here, like any bad option, rather than after the server's greeting.
+        protocol::check_username(&name)
+            .map_err(|why| format!("bad --name '{}': {why}", name.escape_debug()))?;
+        config.name = Some(name);
+    }
     if let Some(downloads) = matches.opt_str("downloads") {
         config.downloads = PathBuf::from(downloads);
     }
@@ -145,6 +243,17 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
         (Some(log), false) => config.log = Some(PathBuf::from(log)),
         (None, true) => config.log = None,
         (None, false) => {}
+    }
+    if let Some(color) = matches.opt_str("color") {
+        config.color = color.parse::<ColorChoice>()?;
+    }
+    config.timestamps = matches.opt_present("timestamps");
+    if let Some(text) = matches.opt_str("max-line") {
+        // Within the range, so it fits in a usize everywhere.
+        config.max_line = number("max-line", &text, MAX_LINE_RANGE)? as usize;
+    }
+    if let Some(text) = matches.opt_str("keepalive") {
+        config.keepalive = Duration::from_secs(number("keepalive", &text, KEEPALIVE_RANGE)?);
     }
     config.password_file = matches.opt_str("password-file").map(PathBuf::from);
     #[cfg(feature = "tls")]

@@ -1,20 +1,24 @@
 //! The receiver thread, the inbound data path: socket bytes -> [`ServerFrameDecoder`] -> frames
 //! -> lines on the [`Output`] (through [`render`]), files in the downloads folder (through
-//! [`save_file`]), and the few events the main thread needs: the handshake (greeted, welcomed,
-//! refused) and the connection closing. It ends when the socket closes.
+//! [`save_file`]), and the few events the main thread needs: the handshake (greeted, a password
+//! asked for, welcomed, refused), the answer to the `/files on` it sends after the welcome (which is not shown), and
+//! the connection closing (after the server's shutdown notice, or not). It ends when the socket
+//! closes.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::output::Output;
-use super::render::render;
+use super::progress::{self, Meter};
+use super::render::{Line, render};
 use super::saving::save_file;
 use super::{ClientError, Config, THREAD_STACK};
-use crate::protocol::{FrameError, ServerFrame, ServerFrameDecoder};
+use crate::protocol::{FrameError, SHUTTING_DOWN, ServerFrame, ServerFrameDecoder};
 use crate::transport::ReadHalf;
 
 /// Handshake events waiting for the main thread; there are only a few per connection.
@@ -29,8 +33,11 @@ pub(super) enum Event {
     Greeted,
     /// `[WELCOME]`: the name was accepted.
     Welcomed,
-    /// An `[ERROR]` frame before the welcome: the name was refused, so ask again.
-    Refused,
+    /// The server answered the `/files on` sent after the welcome (its answer is not shown).
+    FilesAnswered,
+    /// An `[ERROR]` frame before the welcome, and its text: the name was refused, or the
+    /// server is about to close the connection (the close follows at once then).
+    Refused(String),
     /// `[AUTH]`: the name is registered; the server waits for its password.
     PasswordAsked,
     /// The connection ended; the receiver thread ends right after sending this.
@@ -42,6 +49,9 @@ pub(super) enum Event {
 pub(super) enum Closed {
     /// The server closed it.
     ByServer,
+    /// The server closed it after saying it is shutting down: a clean end, not a lost
+    /// connection.
+    ShutDown,
     /// Reading failed (reset, or shut down by the main thread).
     Failed(io::Error),
     /// The server sent bytes that put the stream out of step.
@@ -51,7 +61,7 @@ pub(super) enum Closed {
 impl From<Closed> for ClientError {
     fn from(closed: Closed) -> ClientError {
         match closed {
-            Closed::ByServer => ClientError::ConnectionLost,
+            Closed::ByServer | Closed::ShutDown => ClientError::ConnectionLost,
             Closed::Failed(error) => {
                 log::info!("reading from the server failed: {error}");
                 ClientError::ConnectionLost
@@ -70,6 +80,16 @@ struct Incoming {
     events: Sender<Event>,
     /// Set at `[WELCOME]`; after it the main thread needs no more handshake events.
     joined: bool,
+    /// Set by `[ERROR]:server is shutting down`: the close that follows is the server's clean
+    /// stop.
+    shutting_down: bool,
+    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's answer to
+    /// it has been taken off the screen.
+    files_answer_pending: bool,
+    /// The progress of a big file being received, while its progress line is shown.
+    meter: Option<Meter>,
+    /// Whether the big file now arriving has been announced (`bob is sending big.iso ...`).
+    announced: bool,
 }
 
 /// Starts the receiver thread on the reading half of the connection. Returns the channel of its
@@ -82,11 +102,15 @@ pub(super) fn spawn_receiver(
     let (events, main_events) = bounded(EVENT_QUEUE);
     let incoming = Incoming {
         stream,
-        decoder: ServerFrameDecoder::new(config.max_line, config.max_file_size),
+        decoder: ServerFrameDecoder::new(config.max_received_line, config.max_file_size),
         output,
         downloads: config.downloads.clone(),
         events,
         joined: false,
+        shutting_down: false,
+        files_answer_pending: false,
+        meter: None,
+        announced: false,
     };
     let handle = thread::Builder::new()
         .name("chat-receiver".to_owned())
@@ -98,7 +122,11 @@ pub(super) fn spawn_receiver(
 
 impl Incoming {
     fn run(mut self) {
-        let closed = self.read_until_closed();
+        let closed = match self.read_until_closed() {
+            // The server said goodbye first: however the socket then ended, that was the end.
+            Closed::ByServer | Closed::Failed(_) if self.shutting_down => Closed::ShutDown,
+            closed => closed,
+        };
         // The main thread may be gone already (it shuts the socket down to end us): then nobody
         // needs to hear about it.
         let _ = self.events.send(Event::Closed(closed));
@@ -110,6 +138,7 @@ impl Incoming {
             let n = match self.stream.read(&mut buf) {
                 Ok(0) => return Closed::ByServer,
                 Ok(n) => n,
+                // TLS: a part of a record came, no plaintext yet.
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Closed::Failed(error),
             };
@@ -119,28 +148,116 @@ impl Incoming {
                     Ok(frame) => self.handle(frame),
                     Err(error) if error.is_fatal() => return Closed::OutOfStep(error),
                     // The decoder skipped the bad frame whole: say so and read on.
-                    Err(error) => self
-                        .output
-                        .line(&format!("[ERROR] refused a frame from the server: {error}")),
+                    Err(error) => self.output.show(&Line::error(&format!(
+                        "refused a frame from the server: {error}"
+                    ))),
                 }
             }
+            self.show_progress();
+        }
+    }
+
+    /// Announces a big file as its header arrives, and draws its progress line while it
+    /// arrives.
+    fn show_progress(&mut self) {
+        let Some(file) = self.decoder.file_progress() else {
+            self.announced = false;
+            return self.end_progress();
+        };
+        if !self.announced && file.size > progress::SHOWN_ABOVE {
+            // A line of its own, on any output: a big file takes a while, and the user should
+            // know something is coming before it is there.
+            self.announced = true;
+            let arriving = format!(
+                "{} is sending {} ({})...",
+                file.from,
+                file.name,
+                progress::size(file.size)
+            );
+            self.output.show(&Line::notification(&arriving));
+        }
+        if self.meter.is_none() && self.output.shows_progress() {
+            let label = format!("receiving {} from {}", file.name, file.from);
+            self.meter = Meter::new(label, file.size, Instant::now());
+        }
+        if let Some(line) = self
+            .meter
+            .as_mut()
+            .and_then(|meter| meter.update(file.received, Instant::now()))
+        {
+            self.output.progress(&line);
+        }
+    }
+
+    fn end_progress(&mut self) {
+        if self.meter.take().is_some() {
+            self.output.end_progress();
         }
     }
 
     fn handle(&mut self, frame: ServerFrame) {
-        if let Some(line) = render(&frame) {
-            self.output.line(&line);
+        if matches!(frame, ServerFrame::File { .. }) {
+            self.announced = false;
+            self.end_progress();
+        }
+        if let ServerFrame::Error(text) = &frame {
+            self.shutting_down = text == SHUTTING_DOWN;
+            if !self.joined {
+                // The prompt is not drawn again below the error: if the connection closes next,
+                // no more input is wanted; if not, the main thread asks again.
+                self.output.drop_prompt();
+            }
+        }
+        let hidden = self.is_files_answer(&frame);
+        if let Some(line) = render(&frame).filter(|_| !hidden) {
+            self.output.show(&line);
         }
         match frame {
             ServerFrame::File { from, name, data } => self.save(&from, &name, &data),
             ServerFrame::Info(_) => self.tell(Event::Greeted),
-            ServerFrame::Error(_) => self.tell(Event::Refused),
+            // The close follows, and says the rest.
+            ServerFrame::Error(_) if self.shutting_down => {}
+            ServerFrame::Error(text) => self.tell(Event::Refused(text)),
             ServerFrame::Auth(_) => self.tell(Event::PasswordAsked),
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;
+                self.files_answer_pending = true;
             }
             _ => {}
+        }
+    }
+
+    /// Whether `frame` is the server's answer to the `/files on` the main thread sends right
+    /// after the welcome, to keep off the screen and out of the log: the user did not type that
+    /// command, so its answer would only puzzle them. The answer is the first `[INFO]` or
+    /// `[ERROR]` after the welcome: the main thread sends nothing else until it has heard of it.
+    /// An `[ERROR]` is hidden too: it comes from a server older than `/files`, which sends files
+    /// to everyone anyway. (The server's shutdown is not an answer: it is shown, see `handle`.)
+    fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
+        if !self.files_answer_pending {
+            return false;
+        }
+        let (ServerFrame::Info(text) | ServerFrame::Error(text)) = frame else {
+            return false;
+        };
+        self.files_answer_pending = false;
+        // Fails only when the main thread is gone, and then nobody is waiting for it.
+        let _ = self.events.send(Event::FilesAnswered);
+        if self.shutting_down {
+            return false;
+        }
+        log::info!("the server's answer to /files on: {text}");
+        true
+    }
+
+    /// Where a saved file is, as the user would type it: the downloads folder and its name
+    /// (only its name when the folder is the current one).
+    fn saved_path(&self, saved: &str) -> String {
+        if self.downloads == Path::new(".") {
+            saved.to_owned()
+        } else {
+            self.downloads.join(saved).display().to_string()
         }
     }
 
@@ -154,12 +271,14 @@ impl Incoming {
 
     fn save(&self, from: &str, name: &str, data: &[u8]) {
         match save_file(&self.downloads, name, data) {
-            Ok(saved) => self.output.line(&format!(
-                "[Notification] Received file: {saved} (from {from})"
-            )),
-            Err(error) => self.output.line(&format!(
-                "[ERROR] could not save the file '{name}' from {from}: {error}"
-            )),
+            Ok(saved) => self.output.show(&Line::notification(&format!(
+                "Received file: {} ({}, from {from})",
+                self.saved_path(&saved),
+                progress::size(data.len() as u64)
+            ))),
+            Err(error) => self.output.show(&Line::error(&format!(
+                "could not save the file '{name}' from {from}: {error}"
+            ))),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Text made safe to show: what a server or a user sent must not be able to move the cursor,
 //! recolour the terminal, hide a character or reorder the text after it. Pure; [`Output`]
-//! passes every line through [`safe_line`] before it reaches the terminal or the chat log.
+//! passes every line through [`safe`] before it reaches the terminal or the chat log.
 //!
 //! [`Output`]: super::output::Output
 
+use super::render::Line;
 use crate::protocol::{self, is_invisible};
 
 /// U+202C POP DIRECTIONAL FORMATTING: ends an embedding or override.
@@ -11,13 +12,19 @@ const PDF: char = '\u{202C}';
 /// U+2069 POP DIRECTIONAL ISOLATE: ends an isolate, and any embedding opened inside it.
 const PDI: char = '\u{2069}';
 
-/// A line as it may be shown: control characters replaced ([`sanitize`]) and every bidi
-/// embedding, override or isolate the line opened closed at its end ([`bidi_closers`]).
-pub(super) fn safe_line(text: &str) -> String {
-    let mut line = sanitize(text);
-    let closers = bidi_closers(&line);
-    line.push_str(&closers);
-    line
+/// A line as it may be shown: control characters replaced in each part ([`sanitize`]), and
+/// every bidi embedding, override or isolate the whole line opened closed at the end of its text
+/// ([`bidi_closers`]), so that nothing after the line (the next one, the prompt) is reordered.
+pub(super) fn safe(line: &Line) -> Line {
+    let mut safe = Line {
+        kind: line.kind,
+        tag: sanitize(&line.tag),
+        name: sanitize(&line.name),
+        text: sanitize(&line.text),
+    };
+    let closers = bidi_closers(&safe.plain());
+    safe.text.push_str(&closers);
+    safe
 }
 
 /// Replaces control characters but TAB with U+FFFD, so no text can move the cursor, recolour or
@@ -141,12 +148,13 @@ mod tests {
     }
 
     #[test]
-    fn safe_line_sanitizes_and_closes() {
+    fn safe_lines_are_sanitized_and_closed() {
+        let line = Line::error("\u{202e}\x07gnp.exe");
         assert_eq!(
-            safe_line("eve: \u{202e}\x07gnp.exe"),
-            "eve: \u{202e}\u{fffd}gnp.exe\u{202c}"
+            safe(&line).plain(),
+            "[ERROR] \u{202e}\u{fffd}gnp.exe\u{202c}"
         );
-        assert_eq!(safe_line("bob: hi"), "bob: hi");
+        assert_eq!(safe(&Line::own("hi")), Line::own("hi"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Sending a file, the outbound path for `/file PATH`: [`file_command`] finds the PATH in a stdin
-//! line, and [`load_file`] checks the file as the server will and reads it, at most
-//! `max_file_size` bytes, for the main thread to send as one file frame.
+//! Sending a file, the outbound path for `/file PATH [as NAME]`: once `file_command.rs` has read
+//! the line, [`load_file`] checks the file and the name it is sent under as the server will, and
+//! reads it, at most `max_file_size` bytes, for the main thread to send as one file frame.
 
 use std::fmt;
 use std::fs::File;
@@ -17,8 +17,10 @@ pub(super) enum LoadError {
     NoFileName,
     /// The file's name is not valid UTF-8, so it cannot go in a header.
     NameNotUtf8,
-    /// The file's name breaks the protocol's rules.
+    /// The file's own name breaks the protocol's rules.
     BadName(NameError),
+    /// The name given with `as NAME` breaks the protocol's rules.
+    BadNewName(NameError),
     /// Not a regular file (a folder, a device, a pipe).
     NotAFile,
     /// Larger than `max_file_size`.
@@ -31,8 +33,17 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::NoFileName => write!(f, "the path does not end in a file name"),
-            LoadError::NameNotUtf8 => write!(f, "its name is not valid UTF-8"),
-            LoadError::BadName(why) => write!(f, "bad file name: {why}"),
+            LoadError::NameNotUtf8 => write!(
+                f,
+                "its name is not valid UTF-8; {FILE_COMMAND} PATH as NAME sends it under another"
+            ),
+            // What helps is renaming the file, or sending it under a name the rules allow.
+            LoadError::BadName(why) => write!(
+                f,
+                "bad file name: {why}; rename the file, or send it under another name with \
+                 {FILE_COMMAND} PATH as NAME"
+            ),
+            LoadError::BadNewName(why) => write!(f, "bad name after 'as': {why}"),
             LoadError::NotAFile => write!(f, "it is not a regular file"),
             LoadError::TooLarge { size, limit } => {
                 write!(f, "file too large: {size} bytes, the limit is {limit}")
@@ -42,14 +53,28 @@ impl fmt::Display for LoadError {
     }
 }
 
-/// Reads a file to send: its base name (checked as the server will check it) and its bytes.
-pub(super) fn load_file(path: &Path, limit: u64) -> Result<(String, Vec<u8>), LoadError> {
-    let name = path
-        .file_name()
-        .ok_or(LoadError::NoFileName)?
-        .to_str()
-        .ok_or(LoadError::NameNotUtf8)?;
-    protocol::check_file_name(name).map_err(LoadError::BadName)?;
+/// Reads a file to send: the name it is sent under (`new_name`, else its base name; checked as
+/// the server will check it) and its bytes.
+pub(super) fn load_file(
+    path: &Path,
+    new_name: Option<&str>,
+    limit: u64,
+) -> Result<(String, Vec<u8>), LoadError> {
+    let name = match new_name {
+        Some(name) => {
+            protocol::check_file_name(name).map_err(LoadError::BadNewName)?;
+            name
+        }
+        None => {
+            let name = path
+                .file_name()
+                .ok_or(LoadError::NoFileName)?
+                .to_str()
+                .ok_or(LoadError::NameNotUtf8)?;
+            protocol::check_file_name(name).map_err(LoadError::BadName)?;
+            name
+        }
+    };
     let file = File::open(path).map_err(LoadError::Read)?;
     let metadata = file.metadata().map_err(LoadError::Read)?;
     if !metadata.is_file() {
@@ -76,36 +101,12 @@ pub(super) fn load_file(path: &Path, limit: u64) -> Result<(String, Vec<u8>), Lo
     Ok((name.to_owned(), data))
 }
 
-/// The PATH of a `/file PATH` line (empty for a bare `/file`); `None` for any other line.
-pub(super) fn file_command(line: &str) -> Option<&str> {
-    let rest = line.strip_prefix(FILE_COMMAND)?;
-    if rest.is_empty() || rest.starts_with(char::is_whitespace) {
-        Some(rest.trim())
-    } else {
-        None // `/filex` is a message like any other
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::fs;
     use std::path::PathBuf;
 
     use super::*;
-
-    #[test]
-    fn file_command_takes_the_path_after_a_space() {
-        let cases = [
-            ("/file notes.txt", Some("notes.txt")),
-            ("/file   a b.txt  ", Some("a b.txt")),
-            ("/file", Some("")),
-            ("/filex", None),
-            ("hello /file x", None),
-        ];
-        for (line, expected) in cases {
-            assert_eq!(file_command(line), expected, "{line}");
-        }
-    }
 
     /// A fresh empty folder under the system's temporary folder.
     fn temp_folder(test: &str) -> PathBuf {
@@ -122,22 +123,54 @@ mod tests {
         let path = folder.join("data.bin");
         fs::write(&path, b"12345").unwrap();
         assert_eq!(
-            load_file(&path, 5).unwrap(),
+            load_file(&path, None, 5).unwrap(),
             ("data.bin".to_owned(), b"12345".to_vec())
         );
         assert!(matches!(
-            load_file(&path, 4),
+            load_file(&path, None, 4),
             Err(LoadError::TooLarge { size: 5, limit: 4 })
         ));
-        assert!(matches!(load_file(&folder, 5), Err(LoadError::NotAFile)));
         assert!(matches!(
-            load_file(Path::new("/"), 5),
+            load_file(&folder, None, 5),
+            Err(LoadError::NotAFile)
+        ));
+        assert!(matches!(
+            load_file(Path::new("/"), None, 5),
             Err(LoadError::NoFileName)
         ));
         assert!(matches!(
-            load_file(&folder.join("missing"), 5),
+            load_file(&folder.join("missing"), None, 5),
             Err(LoadError::Read(_))
         ));
         fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn a_file_is_sent_under_the_name_given_after_as() {
+        let folder = temp_folder("as_name");
+        let path = folder.join("a:b.txt");
+        fs::write(&path, b"x").unwrap();
+        assert!(matches!(
+            load_file(&path, None, 5),
+            Err(LoadError::BadName(NameError::BadCharacter(':')))
+        ));
+        assert_eq!(
+            load_file(&path, Some("ab.txt"), 5).unwrap(),
+            ("ab.txt".to_owned(), b"x".to_vec())
+        );
+        assert!(matches!(
+            load_file(&path, Some("c:d.txt"), 5),
+            Err(LoadError::BadNewName(NameError::BadCharacter(':')))
+        ));
+        fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn a_bad_name_of_the_files_own_says_what_helps() {
+        assert_eq!(
+            LoadError::BadName(NameError::BadCharacter(':')).to_string(),
+            "bad file name: it contains ':'; rename the file, or send it under another name \
+             with /file PATH as NAME"
+        );
     }
 }

@@ -29,7 +29,8 @@ use rustls::{
 };
 
 use super::known_servers::{self, Remembered};
-use super::{ClientError, Config, Connection};
+use super::render::Line;
+use super::{ClientError, Config, Connection, host_port};
 use crate::transport::{Fingerprint, HandshakeError, Transport};
 
 /// Which server certificates the client trusts.
@@ -49,7 +50,8 @@ pub(super) fn secure(
     config: &Config,
     trust: &TlsTrust,
 ) -> Result<Connection, ClientError> {
-    let address = address(&config.host, config.port);
+    // How a server is named in `known_servers` and in messages: `HOST:PORT`, `[::1]:PORT`.
+    let address = host_port(&config.host, config.port);
     let failed = |why: String| ClientError::Tls {
         address: address.clone(),
         why,
@@ -110,17 +112,16 @@ pub(super) fn secure(
                     why: format!("cannot remember {address} in it: {error}"),
                 }
             })?;
-            Some(format!(
-                "[INFO] First TLS connection to {address}: its certificate's SHA-256 \
-                 fingerprint is {seen}; remembered in {}. Check it against the one the \
-                 server printed.",
+            Some(Line::info(&format!(
+                "First TLS connection to {address}: its certificate's SHA-256 fingerprint is \
+                 {seen}; remembered in {}. Check it against the one the server printed.",
                 path.display()
-            ))
+            )))
         }
-        (TlsTrust::Insecure, _, Some(seen)) => Some(format!(
-            "[WARNING] The certificate of {address} was not checked (--tls-insecure); its \
-             SHA-256 fingerprint is {seen}."
-        )),
+        (TlsTrust::Insecure, _, Some(seen)) => Some(Line::warning(&format!(
+            "The certificate of {address} was not checked (--tls-insecure); its SHA-256 \
+             fingerprint is {seen}."
+        ))),
         _ => None,
     };
     Ok(Connection {
@@ -129,15 +130,6 @@ pub(super) fn secure(
         closer,
         notice,
     })
-}
-
-/// How a server is named in `known_servers` and in messages: `HOST:PORT`, `[::1]:PORT`.
-fn address(host: &str, port: u16) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 /// What the `known_servers` file at `path` remembers for `address`.
@@ -260,17 +252,5 @@ impl ServerCertVerifier for Pinning {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_ipv6_server_is_named_in_brackets() {
-        assert_eq!(address("::1", 12345), "[::1]:12345");
-        assert_eq!(address("127.0.0.1", 12345), "127.0.0.1:12345");
-        assert_eq!(address("chat.example", 1), "chat.example:1");
     }
 }

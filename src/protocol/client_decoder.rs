@@ -39,7 +39,7 @@ pub struct ClientFrameDecoder {
 
 /// How far ahead of what it holds a text-form file is reserved, beyond one more line: a reader
 /// takes at most a few KiB from the socket at a time, and this is far more than that.
-const TEXT_FILE_AHEAD: u64 = 64 * 1024;
+const TEXT_FILE_AHEAD: u64 = 32 * 1024;
 
 impl ClientFrameDecoder {
     /// A decoder that refuses lines over `max_line` bytes and files over `max_file_size` bytes.
@@ -113,7 +113,7 @@ impl ClientFrameDecoder {
 
     /// The most bytes the file now being received can hold before the decoder is fed again: a
     /// sized file's announced size; for a text-form file, what it holds plus one line and
-    /// 64 KiB ahead (at most `max_file_size`), so it is reserved as it grows, not all at once.
+    /// 32 KiB ahead (at most `max_file_size`), so it is reserved as it grows, not all at once.
     /// `None` when no file is being kept. The server reserves memory for a file from it before
     /// reading more of the file.
     pub fn file_in_progress(&self) -> Option<u64> {

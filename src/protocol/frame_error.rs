@@ -44,7 +44,9 @@ impl FrameError {
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FrameError::LineTooLong { .. } => write!(f, "line too long"),
+            FrameError::LineTooLong { limit } => {
+                write!(f, "line too long (the limit is {limit} bytes)")
+            }
             FrameError::InvalidUtf8 => write!(f, "invalid UTF-8"),
             FrameError::ControlCharacter => write!(f, "control characters are not allowed"),
             FrameError::BadUsername(why) => write!(f, "bad username: {why}"),

@@ -114,6 +114,21 @@ impl LineSplitter {
         Some(result)
     }
 
+    /// How far a kept sized body has come: the bytes taken and the body's size. `None` when no
+    /// body is being kept.
+    pub(super) fn body_progress(&self) -> Option<(u64, u64)> {
+        match &self.mode {
+            Mode::Body {
+                remaining,
+                data: Some(data),
+            } => Some((data.len() as u64, data.len() as u64 + remaining)),
+            Mode::End {
+                data: Some(data), ..
+            } => Some((data.len() as u64, data.len() as u64)),
+            _ => None,
+        }
+    }
+
     /// Starts taking a sized body of `size` bytes: kept when `keep`, else skipped.
     pub(super) fn expect_body(&mut self, size: u64, keep: bool) {
         let data = keep.then(|| Vec::with_capacity(size.min(BODY_INITIAL_CAPACITY) as usize));

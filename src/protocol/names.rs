@@ -142,7 +142,7 @@ const FORMAT_CHARACTERS: [(char, char); 21] = [
 ];
 
 /// True for a character that shows nothing of its own but can hide or reorder the text around
-/// it: a Unicode format character (category Cf, see [`FORMAT_CHARACTERS`]), or the line and
+/// it: a Unicode format character (category Cf, the table `FORMAT_CHARACTERS`), or the line and
 /// paragraph separators U+2028 and U+2029. File names may not hold them; messages may (writers of
 /// right-to-left scripts need some), and the client closes what they open at the end of a line.
 pub fn is_invisible(c: char) -> bool {

@@ -6,6 +6,19 @@ use super::framing::{LineSplitter, Unit, check_size, decimal, split_size};
 use super::names::{check_file_name, check_text, check_username};
 use super::{FILE_TAG, FrameError, ServerFrame};
 
+/// How far a file from the server has come: see [`ServerFrameDecoder::file_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileProgress<'a> {
+    /// Who sent it.
+    pub from: &'a str,
+    /// Its file name (checked).
+    pub name: &'a str,
+    /// The bytes of it received so far.
+    pub received: u64,
+    /// Its size, as announced.
+    pub size: u64,
+}
+
 /// Decodes the frames the server sends (the client's side of the connection).
 ///
 /// It trusts nothing: names are checked as the server checks them, so a hostile server cannot
@@ -36,6 +49,19 @@ impl ServerFrameDecoder {
     /// How many fed bytes are waiting to be decoded (files being collected not counted).
     pub fn buffered(&self) -> usize {
         self.lines.buffered()
+    }
+
+    /// How far the file now being received has come, for a progress line; `None` when no file
+    /// is being kept (none, or a refused one being skipped).
+    pub fn file_progress(&self) -> Option<FileProgress<'_>> {
+        let (from, name) = self.file.as_ref()?;
+        let (received, size) = self.lines.body_progress()?;
+        Some(FileProgress {
+            from,
+            name,
+            received,
+            size,
+        })
     }
 
     /// The next whole frame, an error for a refused one, or `None` when more bytes are needed.
@@ -283,6 +309,28 @@ mod tests {
                 text: String::new()
             })]
         );
+    }
+
+    #[test]
+    fn file_progress_follows_a_kept_file() {
+        let mut decoder = ServerFrameDecoder::new(LIMIT, FILE_LIMIT);
+        assert_eq!(decoder.file_progress(), None);
+        decoder.feed(b"[FILE]:bob:a.bin:10\n1234");
+        assert_eq!(decoder.next_frame(), None);
+        let progress = FileProgress {
+            from: "bob",
+            name: "a.bin",
+            received: 4,
+            size: 10,
+        };
+        assert_eq!(decoder.file_progress(), Some(progress));
+        decoder.feed(b"567890<END>\n[FILE]:bob:big:5000\n");
+        assert!(matches!(
+            decoder.next_frame(),
+            Some(Ok(ServerFrame::File { .. }))
+        ));
+        assert!(matches!(decoder.next_frame(), Some(Err(_))));
+        assert_eq!(decoder.file_progress(), None, "a refused file is skipped");
     }
 
     #[test]

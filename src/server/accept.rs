@@ -65,7 +65,9 @@ fn open_connection(
     let limited = shared.limits_apply_to(ip);
     let (stream, mut sink, closer) = transport.split()?;
     if let Some(refusal) = shared.connections.admit(id, &closer, ip, limited, config)? {
-        log::warn!("{refusal}: turned away {ip}");
+        if shared.log_budget.allow() {
+            log::warn!("turned away {ip}: {}", refusal.for_the_log());
+        }
         let _ = sink.write_all(&ServerFrame::Error(refusal.to_string()).encode());
         let _ = sink.finish();
         return Ok(());
@@ -83,6 +85,7 @@ fn open_connection(
 
     let writer = Writer {
         id,
+        peer,
         stream: sink,
         closer,
         inbox,
@@ -109,6 +112,9 @@ fn open_connection(
         shared: Arc::clone(shared),
         buffer: vec![0; READ_BUFFER],
         flood,
+        told_paced: false,
+        name: None,
+        refusals: 0,
         file: None,
         read_timeout: None,
         departure: Departure {

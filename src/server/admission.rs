@@ -28,6 +28,17 @@ pub(super) enum Refusal {
     TooManyFromAddress,
 }
 
+impl Refusal {
+    /// Why, as the operator's log says it (the `Display` form is what the client is told).
+    pub(super) fn for_the_log(self) -> &'static str {
+        match self {
+            Refusal::NotAllowed => "not allowed by the access rules",
+            Refusal::ServerFull => "the server is full (--max-clients)",
+            Refusal::TooManyFromAddress => "too many connections from that address (--max-per-ip)",
+        }
+    }
+}
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -20,7 +20,7 @@ use super::history::History;
 use super::queue::Outbound;
 use super::transcript::Transcript;
 use super::turn::{Audience, Encoded, Turn};
-use crate::protocol::ServerFrame;
+use crate::protocol::{self, ServerFrame};
 
 /// Events the broadcaster routes in one turn at most.
 const MAX_TURN: usize = 256;
@@ -65,6 +65,9 @@ struct Client {
     since: usize,
     peer: SocketAddr,
     connected_at: Instant,
+    /// Whether it said `/files on`: only then is it sent `[FILE]` frames, which carry any bytes
+    /// at all; the others are told of a shared file in one `[INFO]` line.
+    takes_files: bool,
 }
 
 /// A client that left during the turn being built: it still gets what was routed to it before,
@@ -132,7 +135,7 @@ impl Broadcaster {
         }
         self.end_turn();
         // Each writer sends what is queued, then the goodbye, then closes its connection.
-        let goodbye = ServerFrame::Error("server is shutting down".into());
+        let goodbye = ServerFrame::Error(protocol::SHUTTING_DOWN.into());
         for client in self.clients.values() {
             client.outbound.close_with(&goodbye);
         }
@@ -155,6 +158,7 @@ impl Broadcaster {
                     since: 0,
                     peer,
                     connected_at,
+                    takes_files: false,
                 };
                 let answer = self.join(id, client);
                 let _ = reply.send(answer);
@@ -173,6 +177,18 @@ impl Broadcaster {
                 }
             }
             Event::Private { id, to, text } => self.private(id, &to, text),
+            Event::Files { id, on } => {
+                if let Some(client) = self.clients.get_mut(&id) {
+                    client.takes_files = on;
+                    let answer = if on {
+                        "files on: you will be sent the files others share (/files off to stop)"
+                    } else {
+                        "files off: you will only be told of the files others share \
+                         (/files on to receive them)"
+                    };
+                    self.route(Audience::Only(id), ServerFrame::Info(answer.into()));
+                }
+            }
             Event::File {
                 id,
                 name,
@@ -181,10 +197,10 @@ impl Broadcaster {
             } => {
                 if let Some(from) = self.name_of(id) {
                     let size = data.len();
-                    log::info!("[Notification] File '{name}' ({size} bytes) from {from}.");
                     let line = format!("[Notification] File '{name}' ({size} bytes) from {from}.");
+                    log::info!("{line}");
                     self.transcript.record(&line);
-                    self.route(Audience::AllBut(id), ServerFrame::File { from, name, data });
+                    self.share_file(id, from, name, data);
                     self.turn.hold_file(memory);
                 }
             }
@@ -238,6 +254,30 @@ impl Broadcaster {
             .record(&format!("{name} has joined the chat room."));
         self.route(Audience::AllBut(id), ServerFrame::Join(name));
         JoinAnswer::Welcome
+    }
+
+    /// A file from `id`: its bytes to the clients that take files, one line about it to the
+    /// others. Nobody gets a client's bytes it did not ask for (a terminal would show them).
+    fn share_file(&mut self, id: ClientId, from: String, name: String, data: Vec<u8>) {
+        // In id order, as a group's members must be.
+        let (mut takers, mut others) = (Vec::new(), Vec::new());
+        for (&other, client) in &self.clients {
+            match (other == id, client.takes_files) {
+                (true, _) => {}
+                (false, true) => takers.push(other),
+                (false, false) => others.push(other),
+            }
+        }
+        if !others.is_empty() {
+            let size = data.len();
+            let notice =
+                format!("{from} shared {name} ({size} bytes); type /files on to receive files");
+            self.route(Audience::Group(others.into()), ServerFrame::Info(notice));
+        }
+        if !takers.is_empty() {
+            let file = ServerFrame::File { from, name, data };
+            self.route(Audience::Group(takers.into()), file);
+        }
     }
 
     /// A private message from `id` to the client called `to`, in its place in the one order.
@@ -356,8 +396,9 @@ impl Broadcaster {
                 }
             }
             for id in overflowed {
-                log::warn!("dropping client {id}: send queue exceeded");
                 if let Some(client) = self.forget(id) {
+                    let (name, peer) = (&client.name, client.peer);
+                    log::warn!("dropping {name} ({peer}): send queue exceeded");
                     self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
                 }
             }

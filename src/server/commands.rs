@@ -12,6 +12,7 @@ pub(super) const HELP: &[&str] = &[
     "Commands:",
     "/users - who is online",
     "/msg NAME TEXT - a private message to NAME alone",
+    "/files on|off - receive the files others share, or only hear of them (off at first)",
     "/help - this list",
     "//TEXT - a message that starts with /",
     "exit - leave the chat",
@@ -31,14 +32,16 @@ pub(super) fn act_on(id: ClientId, command: Command) -> Action {
     match command {
         Command::Users => Action::Ask(Event::Users { id }),
         Command::Msg { to, text } => Action::Ask(Event::Private { id, to, text }),
+        Command::Files(on) => Action::Ask(Event::Files { id, on }),
         Command::Help => Action::Answer(
             HELP.iter()
                 .map(|line| ServerFrame::Info((*line).to_owned()))
                 .collect(),
         ),
-        Command::Files(_) | Command::Unknown(_) => Action::Answer(vec![ServerFrame::Error(
-            format!("unknown command {} (try /help)", command.word()),
-        )]),
+        Command::Unknown(_) => Action::Answer(vec![ServerFrame::Error(format!(
+            "unknown command {} (try /help)",
+            command.word()
+        ))]),
     }
 }
 
@@ -72,10 +75,25 @@ mod tests {
     }
 
     #[test]
+    fn files_go_to_the_broadcaster() {
+        assert!(matches!(
+            act_on(7, Command::Files(true)),
+            Action::Ask(Event::Files { id: 7, on: true })
+        ));
+    }
+
+    #[test]
     fn help_lists_every_command_one_per_line() {
         let frames = answer(Command::Help);
         assert_eq!(frames.len(), HELP.len());
-        for word in ["/users", "/msg NAME TEXT", "/help", "//TEXT", "exit"] {
+        for word in [
+            "/users",
+            "/msg NAME TEXT",
+            "/files on|off",
+            "/help",
+            "//TEXT",
+            "exit",
+        ] {
             let listed = frames
                 .iter()
                 .any(|frame| matches!(frame, ServerFrame::Info(line) if line.starts_with(word)));

@@ -11,6 +11,9 @@ use super::AccessRules;
 use crate::protocol;
 use crate::transport::Transport;
 
+/// The slowest flood rate the server accepts, in frames a second: one frame every 1000 s.
+pub const MIN_FLOOD_RATE: f64 = 0.001;
+
 /// Every limit of the server, with its default in one place (`Config::default`).
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -211,9 +214,12 @@ impl Config {
             return fail("timeouts must be above 0 (no idle timeout is None)".into());
         }
         if let Some(flood) = self.flood_limit
-            && (flood.burst == 0 || flood.per_second.is_nan() || flood.per_second <= 0.0)
+            && (flood.burst == 0 || flood.per_second.is_nan() || flood.per_second < MIN_FLOOD_RATE)
         {
-            return fail("the flood burst and rate must be above 0".into());
+            return fail(format!(
+                "the flood burst must be at least 1 and the rate at least {MIN_FLOOD_RATE} a \
+                 second (a slower rate would put a client to sleep for ever)"
+            ));
         }
         Ok(())
     }

@@ -27,6 +27,8 @@ pub(super) enum Event {
     Message { id: ClientId, text: String },
     /// `/users` from a joined client: who is online, to it alone.
     Users { id: ClientId },
+    /// `/files on` or `/files off` from a joined client: whether it is sent files.
+    Files { id: ClientId, on: bool },
     /// `/msg TO TEXT` from a joined client: a private message.
     Private {
         id: ClientId,

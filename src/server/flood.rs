@@ -24,6 +24,32 @@ impl TokenBucket {
         }
     }
 
+    /// Takes one token if one is there at `now`; never owes one. For a budget that is either
+    /// spent or not (the log's), rather than a pace.
+    pub(super) fn try_take(&mut self, now: Instant) -> bool {
+        let grown = now.saturating_duration_since(self.last).as_secs_f64() * self.limit.per_second;
+        self.tokens = (self.tokens + grown).min(f64::from(self.limit.burst));
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the bucket is full at `now`: the client has been quiet long enough to send a
+    /// whole burst again.
+    pub(super) fn is_full(&self, now: Instant) -> bool {
+        let grown = now.saturating_duration_since(self.last).as_secs_f64() * self.limit.per_second;
+        self.tokens + grown >= f64::from(self.limit.burst)
+    }
+
+    /// The limit this bucket keeps.
+    pub(super) fn limit(&self) -> FloodLimit {
+        self.limit
+    }
+
     /// Takes `tokens` tokens (bytes skipped unread cost a fraction of a frame each) at `now`;
     /// returns how long the client must wait. A wait too long to represent is `Duration::MAX`:
     /// the reader never sleeps past its own deadline anyway.
@@ -74,6 +100,36 @@ mod tests {
             assert_eq!(bucket.take(much_later), Duration::ZERO);
         }
         assert!(bucket.take(much_later) > Duration::ZERO);
+    }
+
+    #[test]
+    fn try_take_spends_what_is_there_and_never_owes() {
+        let limit = FloodLimit {
+            burst: 2,
+            per_second: 1.0,
+        };
+        let now = Instant::now();
+        let mut bucket = TokenBucket::new(limit, now);
+        assert!(bucket.try_take(now));
+        assert!(bucket.try_take(now));
+        assert!(!bucket.try_take(now));
+        assert!(!bucket.try_take(now));
+        // Nothing was owed: one second later there is one token again.
+        assert!(bucket.try_take(now + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_bucket_is_full_again_after_a_quiet_spell() {
+        let limit = FloodLimit {
+            burst: 2,
+            per_second: 1.0,
+        };
+        let now = Instant::now();
+        let mut bucket = TokenBucket::new(limit, now);
+        assert!(bucket.is_full(now));
+        bucket.take_many(now, 1.0);
+        assert!(!bucket.is_full(now));
+        assert!(bucket.is_full(now + Duration::from_secs(1)));
     }
 
     #[test]

@@ -51,7 +51,10 @@ impl Reader {
                 }
                 Ok(()) => match self.sign_in(&name, deadline)? {
                     SignIn::Join(name) => match self.ask_to_join(&name)? {
-                        JoinAnswer::Welcome => return Ok(()),
+                        JoinAnswer::Welcome => {
+                            self.name = Some(name);
+                            return Ok(());
+                        }
                         JoinAnswer::NameTaken => format!("username '{name}' is taken"),
                         JoinAnswer::QueueFull => return Err(Ending::QueueFull),
                     },
@@ -90,7 +93,7 @@ impl Reader {
             outbound: self.outbound.clone(),
             reply,
         };
-        let shutting_down = || Ending::Error("server is shutting down".into());
+        let shutting_down = || Ending::Error(protocol::SHUTTING_DOWN.into());
         self.events.send(join).map_err(|_| shutting_down())?;
         answer.recv().map_err(|_| shutting_down())
     }

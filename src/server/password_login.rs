@@ -71,7 +71,7 @@ impl Reader {
         let ip = self.peer.ip();
         if right {
             logins.wrong.clear(ip);
-            log::info!("connection {}: signed in as {name}", self.id);
+            log::info!("{}: signed in as {name}", self.who());
             return Ok(SignIn::Join(name));
         }
         let now = Instant::now();
@@ -84,12 +84,15 @@ impl Reader {
         if let Some(deadline) = deadline {
             delay = delay.min(deadline.saturating_duration_since(now));
         }
-        log::warn!(
-            "connection {} from {ip}: wrong password for {name} ({lately} lately from this \
-             address); answered in {:.1} s",
-            self.id,
-            delay.as_secs_f64()
-        );
+        // Within the log's budget: a guessing client must not flood the log either.
+        if self.shared.log_budget.allow() {
+            log::warn!(
+                "{}: wrong password for {name} ({lately} lately from this address); answered \
+                 in {:.1} s",
+                self.who(),
+                delay.as_secs_f64()
+            );
+        }
         self.shared.stopping.sleep(delay);
         Ok(SignIn::WrongPassword)
     }

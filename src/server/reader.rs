@@ -25,13 +25,16 @@ use super::queue::{Outbound, QueueFull};
 use super::receiving::ReceivingFile;
 use super::transfer::{self, deadline};
 use super::{ClientId, Shared};
-use crate::protocol::{ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
+use crate::protocol::{self, ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
 use crate::transport::ReadHalf;
 
 /// Read buffer of a reader thread, in bytes: small, since it is for chat lines.
 pub(super) const READ_BUFFER: usize = 2 * 1024;
 /// Bytes of a file body read in one call at most; they go straight into the file's buffer.
 const BODY_READ: usize = 1024 * 1024;
+/// Refusals logged per connection at most; the rest are counted, and the count is logged at
+/// the end.
+const LOGGED_REFUSALS: u32 = 3;
 
 /// Why a reader stopped reading.
 #[derive(Debug)]
@@ -74,6 +77,12 @@ pub(super) struct Reader {
     pub(super) buffer: Vec<u8>,
     /// Flood control, when it applies to this client.
     pub(super) flood: Option<TokenBucket>,
+    /// Whether the client was told it is being slowed down since it was last quiet.
+    pub(super) told_paced: bool,
+    /// The accepted username, once joined: for the log.
+    pub(super) name: Option<String>,
+    /// Frames and names refused so far; only the first few are logged.
+    pub(super) refusals: u32,
     /// The file being received, if any: its memory and its time limits.
     pub(super) file: Option<ReceivingFile>,
     /// The socket's read timeout now: a read waits at most this long.
@@ -113,7 +122,7 @@ impl Reader {
     /// connection's stack stays a page smaller.
     pub(super) fn run(mut self: Box<Self>) {
         let ending = self.serve();
-        log::debug!("connection {}: reader ends: {ending:?}", self.id);
+        self.log_ending(&ending);
         self.departure.leave();
         if let Ending::Error(why) = &ending {
             self.outbound.close_with(&ServerFrame::Error(why.clone()));
@@ -169,19 +178,35 @@ impl Reader {
     }
 
     /// Flood control: a client over its allowance waits here (never past `deadline`), so its
-    /// frames wait, while everyone else's reader carries on. A frame costs one token.
+    /// frames wait, while everyone else's reader carries on. A frame costs one token. The first
+    /// time it has to wait after a quiet spell, the client is told why its lines are slow.
     pub(super) fn pace(&mut self, tokens: f64, deadline: Option<Instant>) {
         let Some(bucket) = &mut self.flood else {
             return;
         };
         let now = Instant::now();
+        if bucket.is_full(now) {
+            self.told_paced = false; // quiet long enough: it gets a whole burst again
+        }
         let mut wait = bucket.take_many(now, tokens);
         if let Some(deadline) = deadline {
             wait = wait.min(deadline.saturating_duration_since(now));
         }
-        if !wait.is_zero() {
-            self.shared.stopping.sleep(wait);
+        if wait.is_zero() {
+            return;
         }
+        if !std::mem::replace(&mut self.told_paced, true) {
+            let limit = bucket.limit();
+            let lines = if limit.burst == 1 { "line" } else { "lines" };
+            let notice = format!(
+                "you are sending faster than this server allows ({} {lines} at once, then {} a \
+                 second): your lines are slowed down to that pace, none is lost",
+                limit.burst, limit.per_second
+            );
+            // A full queue ends the connection at its next frame anyway.
+            let _ = self.outbound.push_frame(&ServerFrame::Info(notice));
+        }
+        self.shared.stopping.sleep(wait);
     }
 
     /// Acts on one frame (or one refusal) from a joined client.
@@ -235,7 +260,35 @@ impl Reader {
     }
 
     pub(super) fn refuse(&mut self, why: String) -> Result<(), Ending> {
+        self.refusals += 1;
+        if self.refusals <= LOGGED_REFUSALS && self.shared.log_budget.allow() {
+            log::info!("{}: refused: {why}", self.who());
+        }
         Ok(self.outbound.push_frame(&ServerFrame::Error(why))?)
+    }
+
+    /// Who this connection is, for the log: `alice (127.0.0.1:50312)`, or its number before it
+    /// has a name.
+    pub(super) fn who(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.peer),
+            None => format!("connection {} ({})", self.id, self.peer),
+        }
+    }
+
+    /// Says in the log why the connection ends, when that is news: a timeout, an error, a
+    /// refused frame count. Leaving and closing are the broadcaster's `[-]` lines.
+    fn log_ending(&self, ending: &Ending) {
+        let who = self.who();
+        if self.refusals > LOGGED_REFUSALS && self.shared.log_budget.allow() {
+            log::info!("{who}: {} frames or names refused in all", self.refusals);
+        }
+        match ending {
+            Ending::Error(why) if self.shared.log_budget.allow() => {
+                log::info!("{who}: closed: {why}");
+            }
+            ending => log::debug!("{who}: reader ends: {ending:?}"),
+        }
     }
 
     /// Reads until the decoder hands out a frame or a refusal, or until `deadline` (or the
@@ -326,7 +379,7 @@ impl Reader {
     /// is told why (the broadcaster tells the joined ones).
     fn closed(&self) -> Ending {
         if self.shared.stopping.is_set() && !self.departure.joined {
-            Ending::Error("server is shutting down".into())
+            Ending::Error(protocol::SHUTTING_DOWN.into())
         } else {
             Ending::Closed
         }

@@ -46,7 +46,6 @@ impl Reader {
             },
         };
         if !fits {
-            log::info!("connection {}: a file refused: no room", self.id);
             self.decoder.abandon_file();
             self.file = None;
             self.refuse(NO_ROOM.into())?;

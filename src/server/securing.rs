@@ -28,20 +28,25 @@ impl Reader {
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
-        let (id, ip) = (self.id, self.peer.ip());
+        // Anyone can fail a handshake as often as they like: the log takes it within its budget.
+        let logged = self.shared.log_budget.allow();
+        let who = self.who();
         match error {
             HandshakeError::NotTls => {
-                log::warn!("connection {id} from {ip}: not TLS (a plain-text client?): told so");
+                if logged {
+                    log::warn!("{who}: not TLS (a plain-text client?): told so");
+                }
                 let line = ServerFrame::Error(NOT_TLS.into()).encode();
                 let _ = self.stream.socket().write_all(&line);
             }
-            HandshakeError::TimedOut => {
+            HandshakeError::TimedOut if logged => {
                 let waited = Instant::now()
                     .duration_since(self.connected_at)
                     .as_secs_f64();
-                log::info!("connection {id} from {ip}: no TLS handshake after {waited:.1} s");
+                log::info!("{who}: no TLS handshake after {waited:.1} s");
             }
-            error => log::info!("connection {id} from {ip}: TLS handshake failed: {error}"),
+            error if logged => log::info!("{who}: TLS handshake failed: {error}"),
+            _ => {}
         }
         Err(Ending::NotSecured)
     }

@@ -30,7 +30,6 @@ pub(super) enum Audience {
     /// One client alone: a private message, an answer to a command.
     Only(ClientId),
     /// The clients listed, in increasing order (those who take files, say).
-    #[allow(dead_code)] // the file routing that uses it comes next
     Group(Arc<[ClientId]>),
 }
 

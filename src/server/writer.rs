@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,6 +36,7 @@ const MAX_ITEMS_PER_WRITE: usize = 64;
 
 pub(super) struct Writer {
     pub(super) id: ClientId,
+    pub(super) peer: SocketAddr,
     pub(super) stream: WriteHalf,
     /// Cuts the connection off when the client is gone or too slow, so the reader wakes too.
     pub(super) closer: Closer,
@@ -100,7 +101,10 @@ impl Writer {
                 Ok(done) => done,
                 Err(error) => {
                     // Gone or too slow: wake the reader so it reports it.
-                    log::info!("connection {}: dropped, {error}", self.id);
+                    let shared = &self.guard.shared;
+                    if !matches!(error, WriteError::Io(_)) && shared.log_budget.allow() {
+                        log::warn!("connection {} ({}): dropped: {error}", self.id, self.peer);
+                    }
                     let _ = self.closer.shutdown(Shutdown::Both);
                     return;
                 }

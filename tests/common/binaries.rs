@@ -4,6 +4,7 @@
 //! Also what tests need around them: a fake server that speaks chat/1 by hand to a real client,
 //! signals (stop, continue), and what `/proc` tells about a child: its memory and its sockets.
 
+use std::cell::RefCell;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -86,67 +87,58 @@ pub struct ServerProcess {
     /// Its `Hosting on ADDR ...` line, whole (over TLS it carries the certificate's
     /// fingerprint).
     pub hosting: String,
-    /// What it logged on standard error, line by line, when started with
-    /// [`logged`](Self::logged).
+    /// Its log (standard error), line by line, when started with [`logging`](Self::logging).
     pub log: Option<mpsc::Receiver<String>>,
-    /// The lines of its log read so far.
-    pub logged: Vec<String>,
+    /// Every line of the log read so far, for [`stop_and_read_log`](Self::stop_and_read_log).
+    read_log: RefCell<Vec<String>>,
 }
 
 impl ServerProcess {
     /// Starts the server on a free port with `args`, and waits for its `Hosting on` line. Its
     /// standard input is empty and not a terminal: the console ends at once, the server serves.
     pub fn start(args: &[&str]) -> ServerProcess {
-        ServerProcess::spawn(args, &[], Stdio::null())
+        ServerProcess::spawn(args, &[], Stdio::null(), false)
     }
 
-    /// As [`start`](Self::start), keeping what the server logs on standard error in `log`.
-    pub fn logged(args: &[&str]) -> ServerProcess {
-        ServerProcess::spawn_with(args, &[], Stdio::null(), true)
+    /// As [`start`](Self::start), keeping its log (at the default level) in `log`.
+    pub fn logging(args: &[&str]) -> ServerProcess {
+        ServerProcess::spawn(args, &[], Stdio::null(), true)
     }
 
-    /// As [`logged`](Self::logged), with environment variables set (such as `RUST_LOG`).
-    pub fn logged_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
-        ServerProcess::spawn_with(args, env, Stdio::null(), true)
+    /// As [`logging`](Self::logging), with environment variables set (such as `RUST_LOG`, for
+    /// another level).
+    pub fn logging_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::spawn(args, env, Stdio::null(), true)
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
     /// `GLIBC_TUNABLES`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
-        ServerProcess::spawn(args, env, Stdio::null())
+        ServerProcess::spawn(args, env, Stdio::null(), false)
     }
 
     /// As [`start`](Self::start), with its console's input kept open in `console`.
     pub fn with_console(args: &[&str]) -> ServerProcess {
-        ServerProcess::spawn(args, &[], Stdio::piped())
+        ServerProcess::spawn(args, &[], Stdio::piped(), false)
     }
 
-    fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ServerProcess {
-        ServerProcess::spawn_with(args, env, stdin, false)
-    }
-
-    fn spawn_with(
-        args: &[&str],
-        env: &[(&str, &str)],
-        stdin: Stdio,
-        logged: bool,
-    ) -> ServerProcess {
-        let mut command = Command::new(SERVER);
-        command
+    fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio, keep_log: bool) -> ServerProcess {
+        let mut child = Command::new(SERVER)
             .args(["--port", "0"])
             .args(args)
+            // The server's own default level (info), whatever this shell says, unless `env`
+            // sets one.
+            .env_remove("RUST_LOG")
             .envs(env.iter().copied())
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if logged {
-            command.stderr(Stdio::piped());
-            if !env.iter().any(|(name, _)| *name == "RUST_LOG") {
-                // The server's own default level (info), whatever this shell says.
-                command.env_remove("RUST_LOG");
-            }
-        }
-        let mut child = command.spawn().expect("start chat-server");
+            .stderr(if keep_log {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .spawn()
+            .expect("start chat-server");
         let log = child.stderr.take().map(|stderr| {
             let (tx, log) = mpsc::channel();
             std::thread::spawn(move || {
@@ -181,42 +173,8 @@ impl ServerProcess {
             output,
             hosting: line,
             log,
-            logged: Vec::new(),
+            read_log: RefCell::default(),
         }
-    }
-
-    /// Waits, at most `TIMEOUT`, for a line of the server's log that contains `text`, and
-    /// returns it. Needs a server started with [`logged`](Self::logged).
-    pub fn expect_log(&mut self, text: &str) -> String {
-        if let Some(line) = self.logged.iter().find(|line| line.contains(text)) {
-            return line.clone();
-        }
-        let log = self.log.as_ref().expect("started logged");
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match log.recv_timeout(left) {
-                Ok(line) => {
-                    self.logged.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("the server never logged {text:?}"),
-            }
-        }
-    }
-
-    /// Kills the server and returns all it logged (started [`logged`](Self::logged)).
-    pub fn stop_and_read_log(&mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let log = self.log.as_ref().expect("started logged");
-        // Its standard error is closed now: the channel ends once every line is read.
-        while let Ok(line) = log.recv_timeout(TIMEOUT) {
-            self.logged.push(line);
-        }
-        self.logged.join("\n")
     }
 
     /// Types a line at the server's console.
@@ -230,6 +188,46 @@ impl ServerProcess {
         self.output
             .recv_timeout(TIMEOUT)
             .expect("the server printed a line")
+    }
+
+    /// Reads the log until a line holding every one of `words` comes, at most `TIMEOUT`;
+    /// returns it.
+    pub fn expect_log(&self, words: &[&str]) -> String {
+        self.log_until(words).pop().unwrap()
+    }
+
+    /// Reads the log until a line holding every one of `words` comes, at most `TIMEOUT`;
+    /// returns every line read, that one last.
+    pub fn log_until(&self, words: &[&str]) -> Vec<String> {
+        let log = self.log.as_ref().expect("started logging");
+        let deadline = Instant::now() + TIMEOUT;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = log
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no log line with {words:?} in {lines:#?}"));
+            self.read_log.borrow_mut().push(line.clone());
+            let found = words.iter().all(|word| line.contains(word));
+            lines.push(line);
+            if found {
+                return lines;
+            }
+        }
+    }
+
+    /// Kills the server and returns all it logged, the lines read before included (started
+    /// [`logging`](Self::logging)).
+    pub fn stop_and_read_log(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = self.log.as_ref().expect("started logging");
+        let mut read = self.read_log.borrow_mut();
+        // Its standard error is closed now: the channel ends once every line is read.
+        while let Ok(line) = log.recv_timeout(TIMEOUT) {
+            read.push(line);
+        }
+        read.join("\n")
     }
 
     /// Waits, at most `TIMEOUT`, for the server to exit; returns its exit code.
@@ -266,10 +264,44 @@ pub struct ClientProcess {
 
 impl ClientProcess {
     pub fn start(dir: &TestDir, args: &[&str]) -> ClientProcess {
-        let mut child = Command::new(CLIENT)
-            .args(args)
+        let mut command = Command::new(CLIENT);
+        command.args(args);
+        ClientProcess::spawn(dir, command, &[])
+    }
+
+    /// As [`start`](Self::start), with `env` set.
+    pub fn start_with_env(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> ClientProcess {
+        let mut command = Command::new(CLIENT);
+        command.args(args);
+        ClientProcess::spawn(dir, command, env)
+    }
+
+    /// As [`start`](Self::start), with `env` set and the client's stdin, stdout and stderr on a
+    /// pseudo-terminal: util-linux `script` runs it and copies the terminal's output to its own
+    /// stdout (stderr included, line ends as CR LF). For what the client does only on a terminal.
+    pub fn start_in_terminal(dir: &TestDir, args: &[&str], env: &[(&str, &str)]) -> ClientProcess {
+        let quoted: Vec<String> = std::iter::once(CLIENT)
+            .chain(args.iter().copied())
+            .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+            .collect();
+        let mut command = Command::new("script");
+        command.args([
+            "--quiet",
+            "--return",
+            "--command",
+            &quoted.join(" "),
+            "/dev/null",
+        ]);
+        ClientProcess::spawn(dir, command, env)
+    }
+
+    fn spawn(dir: &TestDir, mut command: Command, env: &[(&str, &str)]) -> ClientProcess {
+        let mut child = command
             .current_dir(&dir.0)
             .env_remove("RUST_LOG")
+            // A test that wants it sets it; the tester's own must not change what is shown.
+            .env_remove("NO_COLOR")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -455,8 +487,17 @@ impl FakePeer {
         bytes
     }
 
-    /// Greets, reads the name the client sends, and welcomes it.
+    /// Greets, reads the name the client sends, welcomes it, and answers the `/files on` it
+    /// sends right after the welcome.
     pub fn welcome(&mut self, name: &str) {
+        self.welcome_without_files(name);
+        self.expect_line(FILES_ON);
+        self.send_line(FILES_ON_ANSWER);
+    }
+
+    /// Greets, reads the name the client sends, and welcomes it; the client's `/files on` is
+    /// left for the test to read.
+    pub fn welcome_without_files(&mut self, name: &str) {
         self.send_line("[INFO]:Welcome to chat. Please enter your username.");
         self.expect_line(name);
         self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
@@ -485,6 +526,12 @@ impl FakePeer {
     }
 }
 
+/// What `chat-client` sends right after `[WELCOME]`: it saves files, so it asks for them.
+pub const FILES_ON: &str = "/files on";
+/// The real server's answer to it (a fake server says the same).
+pub const FILES_ON_ANSWER: &str =
+    "[INFO]:files on: you will be sent the files others share (/files off to stop)";
+
 /// Where the client's downloads go in the tests with a fake server: deep enough that
 /// `../../../x` from it is still inside the test's folder.
 pub const DOWNLOADS: &str = "a/b/downloads";
@@ -501,12 +548,35 @@ impl Chat {
     /// Starts a client in a folder of its own with `--downloads DOWNLOADS` and `args`, and
     /// accepts its connection; nothing is said to it yet.
     pub fn connect(test: &str, args: &[&str]) -> Chat {
+        Chat::connect_with(test, args, ClientProcess::start)
+    }
+
+    /// As [`connect`](Self::connect), with `env` set for the client.
+    pub fn connect_with_env(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
+        Chat::connect_with(test, args, |dir, args| {
+            ClientProcess::start_with_env(dir, args, env)
+        })
+    }
+
+    /// As [`connect`](Self::connect), with the client on a pseudo-terminal and `env` set (see
+    /// [`ClientProcess::start_in_terminal`]).
+    pub fn connect_in_terminal(test: &str, args: &[&str], env: &[(&str, &str)]) -> Chat {
+        Chat::connect_with(test, args, |dir, args| {
+            ClientProcess::start_in_terminal(dir, args, env)
+        })
+    }
+
+    fn connect_with(
+        test: &str,
+        args: &[&str],
+        start: impl FnOnce(&TestDir, &[&str]) -> ClientProcess,
+    ) -> Chat {
         let dir = TestDir::new(test);
         let server = FakeServer::start();
         let port = server.port();
         let mut all_args = vec!["--port", &port, "--downloads", DOWNLOADS];
         all_args.extend_from_slice(args);
-        let client = ClientProcess::start(&dir, &all_args);
+        let client = start(&dir, &all_args);
         let peer = server.accept();
         Chat {
             client,
@@ -525,6 +595,39 @@ impl Chat {
         chat.client.expect("[INFO] Online: alice\n");
         chat
     }
+}
+
+/// Every line of a client's chat log, without the `YYYY-MM-DD HH:MM:SS ` (UTC) each starts
+/// with, which is checked; session marks (`=== session start: ...`) included.
+pub fn chat_log_lines(path: &Path) -> Vec<String> {
+    let text = fs::read_to_string(path).expect("read the chat log");
+    assert!(text.is_empty() || text.ends_with('\n'), "a torn last line");
+    text.lines()
+        .map(|line| {
+            let (stamp, rest) = line.split_at_checked(20).expect("a time, then the line");
+            let digits = stamp.bytes().filter(u8::is_ascii_digit).count();
+            let shape: String = stamp
+                .chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect();
+            assert_eq!(
+                (shape.as_str(), digits),
+                ("9999-99-99 99:99:99 ", 14),
+                "{line:?}"
+            );
+            rest.to_owned()
+        })
+        .collect()
+}
+
+/// What a client's chat log says was shown and sent, as text: its lines without their times,
+/// and without the session marks.
+pub fn chat_log(path: &Path) -> String {
+    chat_log_lines(path)
+        .into_iter()
+        .filter(|line| !line.starts_with("=== "))
+        .map(|line| line + "\n")
+        .collect()
 }
 
 /// Sends `signal` (`STOP`, `CONT`, ...) to a process with kill(1): the tests need no libc.

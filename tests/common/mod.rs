@@ -9,9 +9,20 @@ use std::time::Duration;
 use chat::server::{self, Config, ServerHandle};
 
 pub mod binaries;
+pub mod hostile;
 
 /// How long a test waits for something that should happen.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// This process's soft limit on open files, where the platform tells it (Linux's
+/// `/proc/self/limits`); a test that opens many connections sizes itself to it.
+pub fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
 
 /// A server running in this process; stopped when dropped.
 pub struct TestServer {
@@ -113,7 +124,8 @@ impl TestClient {
         Ok(TestClient::from_stream(socket.into()))
     }
 
-    fn from_stream(stream: TcpStream) -> TestClient {
+    /// A test client on an already connected stream; the greeting is left unread.
+    pub fn from_stream(stream: TcpStream) -> TestClient {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         let reader = BufReader::new(stream.try_clone().unwrap());
         TestClient { stream, reader }
@@ -139,6 +151,13 @@ impl TestClient {
         client.expect_line(&format!("[WELCOME]:{name}"));
         client.expect_prefix("[USERS]:");
         client
+    }
+
+    /// Says `/files on`, so that the server sends this client the files others share, and
+    /// reads the answer.
+    pub fn take_files(&mut self) {
+        self.send_line("/files on");
+        self.expect_prefix("[INFO]:files on");
     }
 
     pub fn send(&mut self, bytes: &[u8]) {

@@ -12,6 +12,18 @@ use std::thread;
 
 use chat::server::Console;
 
+/// Says, under the `Hosting on` line, how to use the console and how to stop the server.
+pub fn announce() {
+    if io::stdin().is_terminal() {
+        println!("Console: type /help; /shutdown or Ctrl-D stops the server cleanly.");
+    } else {
+        println!(
+            "Console: commands on standard input (/help); /shutdown stops the server cleanly \
+             (the end of this input does not)."
+        );
+    }
+}
+
 /// Starts the console thread. It ends at `/shutdown` or at the end of standard input.
 pub fn spawn(console: Console) -> io::Result<()> {
     let at_terminal = io::stdin().is_terminal();

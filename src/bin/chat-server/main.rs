@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     };
     // Scripts and tests wait for this line to know the port (useful with --port 0).
     println!("Hosting on {}{note}", server.local_addr());
-    println!("Console: type /help; /shutdown or Ctrl-D stops the server cleanly.");
+    console::announce();
     if let Err(error) = console::spawn(server.console()) {
         eprintln!("chat-server: cannot start the console: {error}");
     }

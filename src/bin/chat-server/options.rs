@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use chat::server::{AccessRules, Cidr, Config, FloodLimit, Rule};
+use chat::server::{AccessRules, Cidr, Config, FloodLimit, MIN_FLOOD_RATE, Rule};
 use chat::{DEFAULT_HOST, DEFAULT_PORT};
 use getopts::{Matches, Options};
 
@@ -144,7 +144,7 @@ const LIMITS: &[Limit] = &[
 ];
 
 /// The range of `--flood-rate`, frames a second.
-const FLOOD_RATE: (f64, f64) = (0.001, 1_000_000.0);
+const FLOOD_RATE: (f64, f64) = (MIN_FLOOD_RATE, 1_000_000.0);
 
 /// What the command line asks for.
 pub enum Command {
