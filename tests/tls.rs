@@ -6,12 +6,13 @@ mod common;
 
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chat::server::{Config, TlsIdentity};
+use chat::server::{Config, FloodLimit, TlsIdentity};
 use common::binaries::{ClientProcess, ServerProcess, TestDir};
+use common::hostile::{SMALL_WINDOW, SocketOptions, connect_with};
 use common::{TIMEOUT, start_server};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd};
 
@@ -241,6 +242,13 @@ impl TestCa {
         ]
     }
 
+    /// The library server's identity: a certificate this CA signed for 127.0.0.1, in date.
+    fn identity(&self) -> TlsIdentity {
+        self.server_options(&["127.0.0.1"], (2020, 1), (2100, 1));
+        TlsIdentity::from_pem_files(&self.dir.join("server.pem"), &self.dir.join("server.key"))
+            .unwrap()
+    }
+
     /// A rustls client session that trusts this CA and nothing else, for 127.0.0.1.
     fn session(&self) -> rustls::ClientConnection {
         let ca = rustls::pki_types::CertificateDer::from(self.ca_der.clone());
@@ -362,13 +370,9 @@ fn a_client_that_stops_mid_handshake_is_closed_at_the_handshake_timeout() {
 #[test]
 fn a_client_dripping_a_record_is_closed_at_the_handshake_timeout() {
     let ca = TestCa::new("tls_drip");
-    ca.server_options(&["127.0.0.1"], (2020, 1), (2100, 1));
-    let identity =
-        TlsIdentity::from_pem_files(&ca.dir.join("server.pem"), &ca.dir.join("server.key"))
-            .unwrap();
     let timeout = Duration::from_secs(1);
     let server = start_server(Config {
-        tls: Some(identity),
+        tls: Some(ca.identity()),
         handshake_timeout: timeout,
         ..Config::default()
     });
@@ -415,5 +419,135 @@ fn a_client_dripping_a_record_is_closed_at_the_handshake_timeout() {
     assert!(
         waited < timeout + Duration::from_secs(3),
         "closed after {waited:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's bounds hold over TLS as over plain TCP: the writer's progress rule (each write
+// waits a slice, any byte accepted is progress) and flood control (the reader paces frames and
+// says so once) work on the plaintext of a session whose records the reader and the writer
+// share.
+
+/// A hand-made chat/1 peer over TLS, trusting `TestCa`: lines in and out through a rustls
+/// session, every read bounded.
+struct TlsPeer {
+    stream: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+    /// Bytes of a line begun but not ended when a read timed out.
+    pending: Vec<u8>,
+}
+
+impl TlsPeer {
+    /// Connects with `options` set on the socket, and joins as `name` (`[WELCOME]` and
+    /// `[USERS]` read).
+    fn join(ca: &TestCa, addr: SocketAddr, name: &str, options: SocketOptions) -> TlsPeer {
+        let socket = connect_with(addr, options);
+        let mut peer = TlsPeer {
+            stream: rustls::StreamOwned::new(ca.session(), socket),
+            pending: Vec::new(),
+        };
+        peer.send(format!("{name}\n").as_bytes());
+        for tag in ["[INFO]:", &format!("[WELCOME]:{name}"), "[USERS]:"] {
+            let line = peer.next_line(TIMEOUT).expect("a line of the handshake");
+            assert!(line.starts_with(tag), "expected {tag}, got {line:?}");
+        }
+        peer
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write to the server");
+        self.stream.flush().expect("write to the server");
+    }
+
+    /// The next whole line within `wait`, or `None`.
+    fn next_line(&mut self, wait: Duration) -> Option<String> {
+        let deadline = Instant::now() + wait;
+        let mut byte = [0u8; 1];
+        loop {
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).take(end).collect();
+                return Some(String::from_utf8(line).expect("the server sends UTF-8"));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.stream.sock.set_read_timeout(Some(left)).unwrap();
+            match self.stream.read(&mut byte) {
+                Ok(0) => panic!("the server closed the connection"),
+                Ok(_) => self.pending.push(byte[0]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => panic!("reading from the server: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_tls_client_that_reads_nothing_is_dropped_within_the_write_timeout_and_a_second() {
+    let ca = TestCa::new("tls_stuck");
+    let write_timeout = Duration::from_secs(2);
+    let server = start_server(Config {
+        tls: Some(ca.identity()),
+        write_timeout,
+        // Far more than the flood: the drop can only come from the write timeout.
+        send_queue: 64 << 20,
+        ..Config::default()
+    });
+    let _stuck = TlsPeer::join(&ca, server.addr, "stuck", SMALL_WINDOW);
+    let mut alice = TlsPeer::join(&ca, server.addr, "alice", SocketOptions::default());
+
+    // More than the kernel's buffers for `stuck` can take, so the writer's sends stall within
+    // a fraction of a second of the flood, and stay stalled: `stuck` never reads.
+    let line = format!("{}\n", "w".repeat(999));
+    let flood = line.repeat((8 << 20) / line.len());
+    let started = Instant::now();
+    alice.send(flood.as_bytes());
+
+    // alice is sent nothing of her own flood: the next line she gets is about `stuck`.
+    let bound = write_timeout + Duration::from_secs(1) + Duration::from_secs(3);
+    let left = bound.saturating_sub(started.elapsed());
+    let next = alice.next_line(left);
+    let elapsed = started.elapsed();
+    assert_eq!(
+        next.as_deref(),
+        Some("[LEAVE]:stuck"),
+        "after {elapsed:?} (write timeout {write_timeout:?})"
+    );
+    assert!(
+        elapsed >= write_timeout - Duration::from_millis(100),
+        "dropped after {elapsed:?}, before its write timeout"
+    );
+}
+
+#[test]
+fn flood_control_slows_a_tls_client_and_says_so_once() {
+    let ca = TestCa::new("tls_flood");
+    let server = start_server(Config {
+        tls: Some(ca.identity()),
+        flood_limit: Some(FloodLimit {
+            burst: 2,
+            per_second: 20.0,
+        }),
+        limit_loopback: true,
+        ..Config::default()
+    });
+    let mut bob = TlsPeer::join(&ca, server.addr, "bob", SocketOptions::default());
+    let mut alice = TlsPeer::join(&ca, server.addr, "alice", SocketOptions::default());
+    assert_eq!(bob.next_line(TIMEOUT).as_deref(), Some("[JOIN]:alice"));
+
+    let lines: Vec<String> = (1..=8).map(|n| format!("m{n}")).collect();
+    alice.send(format!("{}\n", lines.join("\n")).as_bytes());
+    let notice = alice.next_line(TIMEOUT).expect("a notice");
+    assert!(
+        notice.starts_with("[INFO]:you are sending faster than this server allows (2 lines"),
+        "{notice}"
+    );
+    for line in &lines {
+        assert_eq!(bob.next_line(TIMEOUT), Some(format!("alice: {line}")));
+    }
+    assert_eq!(
+        alice.next_line(Duration::from_millis(300)),
+        None,
+        "told once, not once a line"
     );
 }
