@@ -10,16 +10,18 @@ ARGS  ?=
 BENCH_ARGS ?= --reps 5
 FUZZ_SECONDS ?= 60
 
-# The optional features (Cargo.toml): TLS and accounts. The default build has neither.
+# The optional features (Cargo.toml): TLS and accounts, and the terminal UI. The default build
+# has none of them.
 SECURE := --features tls,accounts
 
-.PHONY: help build build-secure run-server run-client run-server-tls run-client-tls test bench \
-	bench-tls lint fmt fuzz soak clean
+.PHONY: help build build-secure run-server run-client run-tui run-server-tls run-client-tls test \
+	bench bench-tls lint fmt fuzz soak wireshark clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
 	@echo "make run-client NAME=bob      start a client as bob, with chat_log_bob.txt and downloads/bob/"
 	@echo "                              (asks for a name without NAME; ARGS='--timestamps')"
+	@echo "make run-tui NAME=bob         the same in the terminal UI (feature tui)"
 	@echo "make run-server-tls           the server with TLS (a self-signed certificate made at start)"
 	@echo "make run-client-tls NAME=bob  a client over TLS (trusts the server's certificate on first use)"
 	@echo "make test                     run every test, in the default build and with every feature"
@@ -31,6 +33,8 @@ help:
 	@echo "make build                    build the release binaries into target/release"
 	@echo "make build-secure             the same with TLS and accounts (features tls, accounts)"
 	@echo "make fuzz                     fuzz the frame decoders, $(FUZZ_SECONDS) s each (FUZZ_SECONDS=N)"
+	@echo "make wireshark                capture a short demo session and open it in Wireshark with the"
+	@echo "                              chat/1 dissector, or print the tshark command (docs/LAB.md)"
 
 build:
 	$(CARGO) build --release
@@ -70,12 +74,20 @@ run-client-tls:
 	@$(CARGO) run --quiet --release $(SECURE) --bin chat-client -- --host $(HOST) --port $(PORT) \
 		--tls $(CLIENT_FILES) $(ARGS)
 
+# The terminal UI: the same client built with the feature tui, run with --tui, with the same
+# files of the user's own as run-client.
+run-tui:
+	@echo "Building chat-client with the terminal UI (a minute or two the first time)..."
+	@$(CARGO) build --release --features tui --bin chat-client
+	@$(CARGO) run --quiet --release --features tui --bin chat-client -- --tui --host $(HOST) \
+		--port $(PORT) $(CLIENT_FILES) $(ARGS)
+
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. Twice: the default build, then with
-# every feature (TLS and accounts), whose own tests only run then. The tests open many
-# connections in one process: the soft open-file limit is raised to the hard one where the
-# system allows, and the tests size themselves to what they get (they pass at the common 1024
-# too).
+# every feature (the terminal UI, TLS and accounts), whose own tests only run then
+# (tests/tui.rs needs tmux). The tests open many connections in one process: the soft open-file
+# limit is raised to the hard one where the system allows, and the tests size themselves to
+# what they get (they pass at the common 1024 too).
 RAISE_OPEN_FILES = ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true
 
 test:
@@ -112,6 +124,10 @@ fmt:
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+# A demo session captured on loopback (needs tshark, and root or the wireshark group to capture).
+wireshark:
+	@contrib/wireshark/demo.sh
 
 clean:
 	$(CARGO) clean

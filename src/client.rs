@@ -47,6 +47,9 @@
 //!    `client/style.rs`: colours for a terminal; `client/clock.rs`: times in UTC;
 //!    `client/progress.rs`: the progress line of a big file;
 //! 6. `client/config.rs` and `client/error.rs`: the defaults and why the client stops.
+//!
+//! With the feature `tui`, `client/tui.rs` is a second front end on the same pieces
+//! ([`run_tui`], `chat-client --tui`): a split screen instead of stdin and stdout.
 
 mod clock;
 mod config;
@@ -66,6 +69,8 @@ mod stdin;
 mod style;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "tui")]
+mod tui;
 
 use std::io;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
@@ -78,11 +83,13 @@ pub use known_servers::default_path as default_known_servers;
 pub use style::ColorChoice;
 #[cfg(feature = "tls")]
 pub use tls::TlsTrust;
+#[cfg(feature = "tui")]
+pub use tui::run as run_tui;
 
 use inbound::spawn_receiver;
 use output::Output;
 use render::Line;
-use session::Session;
+use session::{Ended, Session};
 use stdin::spawn_stdin_reader;
 
 use crate::transport::{Closer, ReadHalf, Transport, WriteHalf};
@@ -146,14 +153,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
         log::warn!("the receiver thread panicked");
     }
     output.close_prompt();
-    match &result {
-        Ok(ended) => output.log_mark(&format!("session end: {ended}")),
-        Err(error) => {
-            // What the binary prints on stderr, in the log too.
-            output.log_only(&Line::error(&error.to_string()));
-            output.log_mark(&format!("session end: {error}"));
-        }
-    }
+    log_session_end(&output, &result);
     result.map(|_ended| ())
 }
 
@@ -164,6 +164,18 @@ fn session_start(config: &Config) -> String {
     match &config.name {
         Some(name) => format!("session start: server {server}, name {name} (times in UTC)"),
         None => format!("session start: server {server} (times in UTC)"),
+    }
+}
+
+/// The mark that ends a session in the chat log, and before it, when the session failed, what
+/// the binary prints on stderr.
+fn log_session_end(output: &Output, result: &Result<Ended, ClientError>) {
+    match result {
+        Ok(ended) => output.log_mark(&format!("session end: {ended}")),
+        Err(error) => {
+            output.log_only(&Line::error(&error.to_string()));
+            output.log_mark(&format!("session end: {error}"));
+        }
     }
 }
 

@@ -42,14 +42,14 @@
 //! (`console.rs`), which asks the broadcaster like any reader does.
 //!
 //! Reading order, following the data: `config.rs` (every limit), `accept.rs`, `admission.rs`
-//! and `access.rs` (a connection arrives), `securing.rs` (the TLS handshake, with `tls.rs`:
-//! the certificate), `reader.rs` and `handshake.rs` (bytes to events), `login.rs` (a name's
-//! password, with `accounts.rs`, `passwords.rs` and `password_login.rs`), `flood.rs`,
-//! `receiving.rs`, `file_memory.rs` and `transfer.rs` (what slows a reader down or stops it),
-//! `commands.rs` and `event.rs` (what readers ask), `broadcaster.rs`, `history.rs` and
-//! `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back out to the socket),
-//! `transcript.rs` and `log_budget.rs` (what is written down), `console.rs`, and `stop.rs` (how
-//! it all ends).
+//! and `access.rs` (a connection arrives, or is turned away: `turned_away.rs`), `securing.rs`
+//! (the TLS handshake, with `tls.rs`: the certificate), `reader.rs` and `handshake.rs` (bytes to
+//! events), `login.rs` (a name's password, with `accounts.rs`, `passwords.rs` and
+//! `password_login.rs`), `flood.rs`, `receiving.rs`, `file_memory.rs` and `transfer.rs` (what
+//! slows a reader down or stops it), `commands.rs` and `event.rs` (what readers ask),
+//! `broadcaster.rs`, `history.rs` and `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back
+//! out to the socket), `transcript.rs` and `log_budget.rs` (what is written down), `console.rs`,
+//! and `stop.rs` (how it all ends).
 
 mod accept;
 mod access;
@@ -81,6 +81,7 @@ mod tls;
 mod transcript;
 mod transfer;
 mod turn;
+mod turned_away;
 mod writer;
 
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener};

@@ -181,3 +181,46 @@ fn ipv4_rules_do_not_refuse_ipv6_clients() {
     let mut alice = TestClient::connect(server.addr);
     alice.expect_prefix("[INFO]:");
 }
+
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "needs all of 127.0.0.0/8 on loopback"
+)]
+#[test]
+fn a_refused_connection_lingers_for_what_the_client_still_sends() {
+    // A refused client that keeps talking (netcat piping a name sends it at once) must get a
+    // clean close, not a reset: a reset can destroy the [ERROR] before the client reads it, as
+    // netcat does not. So the server reads and drops what it still sends for a while.
+    let server = start_server(with_rules(&[("deny", "127.0.0.2")]));
+    let mut client = connect_from(TWO, &server);
+    client.send_line("dave");
+    client.expect_line(NOT_ALLOWED);
+    client.send_line("are you there?");
+    // Time for a reset to come back, had the server closed without reading (this shapes the
+    // test's timing; it waits for nothing).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut rest = [0u8; 16];
+    match std::io::Read::read(&mut client.stream, &mut rest) {
+        Ok(0) => {}
+        other => panic!("expected a clean close, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_connection_turned_away_from_a_full_server_lingers_too() {
+    let server = start_server(Config {
+        max_clients: 1,
+        ..Config::default()
+    });
+    let _alice = join_from(ONE, &server, "alice");
+    let mut client = connect_from(ONE, &server);
+    client.send_line("bob");
+    client.expect_line("[ERROR]:server full");
+    client.send_line("let me in");
+    std::thread::sleep(std::time::Duration::from_millis(100)); // as above
+    let mut rest = [0u8; 16];
+    match std::io::Read::read(&mut client.stream, &mut rest) {
+        Ok(0) => {}
+        other => panic!("expected a clean close, got {other:?}"),
+    }
+}

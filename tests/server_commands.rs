@@ -138,3 +138,17 @@ fn commands_count_for_flood_control() {
     bob.expect_line("alice: one");
     bob.expect_nothing();
 }
+
+#[test]
+fn answers_come_in_the_order_of_what_was_sent() {
+    // Some answers are made by the client's own reader, others by the broadcaster: all of
+    // them come in the order of the lines they answer.
+    let (_server, [mut alice, _bob, _carol]) = alice_bob_and_carol(Config::default());
+    alice.send(b"/files on\n/who\n/users\nbell \x07\n/msg nobody hi\n/help\n");
+    alice.expect_prefix("[INFO]:files on");
+    alice.expect_line("[ERROR]:unknown command /who (try /help)");
+    alice.expect_line("[USERS]:alice,bob,carol");
+    alice.expect_line("[ERROR]:control characters are not allowed");
+    alice.expect_line("[ERROR]:no such user: nobody");
+    alice.expect_line("[INFO]:Commands:");
+}

@@ -18,13 +18,21 @@ use getopts::Options;
 enum Command {
     /// Boxed: a `Config` is large next to the other variants.
     Run(Box<Config>),
+    /// `--tui`: the terminal UI.
+    #[cfg(feature = "tui")]
+    RunTui(Box<Config>),
     Help,
     Version,
 }
 
 fn main() -> ExitCode {
-    // Warnings only by default: log lines go to stderr, in the same terminal as the chat.
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // Warnings only by default: log lines go to stderr, in the same terminal as the chat. The
+    // terminal UI draws over the whole terminal, where a log line would be garbage: it logs only
+    // what RUST_LOG asks for (then best sent elsewhere: 2>client.log).
+    let quiet = cfg!(feature = "tui") && std::env::args_os().any(|arg| arg == "--tui");
+    let default_level = if quiet { "off" } else { "warn" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+        .init();
 
     let options = options();
     // args_os: an argument that is not UTF-8 becomes a parse error, not a panic.
@@ -43,6 +51,13 @@ fn main() -> ExitCode {
             #[cfg(feature = "tls")]
             tls::warn(&config);
             if let Err(error) = client::run(*config) {
+                eprintln!("[ERROR] {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        #[cfg(feature = "tui")]
+        Command::RunTui(config) => {
+            if let Err(error) = client::run_tui(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
             }
@@ -145,6 +160,15 @@ fn options() -> Options {
     options
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
+    #[cfg(feature = "tui")]
+    options.optflag(
+        "",
+        "tui",
+        "the terminal UI: the conversation, who is online, a bar for each file on its way \
+         and an edited input line on one screen; PageUp/PageDown scroll, Tab completes, Ctrl-C \
+         leaves. Stdin and stdout must be a terminal; times are always shown, and the chat log \
+         is the same as without it",
+    );
     options
 }
 
@@ -258,6 +282,10 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
     config.password_file = matches.opt_str("password-file").map(PathBuf::from);
     #[cfg(feature = "tls")]
     tls::configure(&matches, &mut config)?;
+    #[cfg(feature = "tui")]
+    if matches.opt_present("tui") {
+        return Ok(Command::RunTui(Box::new(config)));
+    }
     Ok(Command::Run(Box::new(config)))
 }
 

@@ -6,7 +6,7 @@
 //! closes.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -16,7 +16,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use super::output::Output;
 use super::progress::{self, Meter};
 use super::render::{Line, render};
-use super::saving::save_file;
+use super::saving::{save_file, saved_path};
 use super::{ClientError, Config, THREAD_STACK};
 use crate::protocol::{FrameError, SHUTTING_DOWN, ServerFrame, ServerFrameDecoder};
 use crate::transport::ReadHalf;
@@ -168,13 +168,8 @@ impl Incoming {
             // A line of its own, on any output: a big file takes a while, and the user should
             // know something is coming before it is there.
             self.announced = true;
-            let arriving = format!(
-                "{} is sending {} ({})...",
-                file.from,
-                file.name,
-                progress::size(file.size)
-            );
-            self.output.show(&Line::notification(&arriving));
+            self.output
+                .show(&Line::file_arriving(file.from, file.name, file.size));
         }
         if self.meter.is_none() && self.output.shows_progress() {
             let label = format!("receiving {} from {}", file.name, file.from);
@@ -251,16 +246,6 @@ impl Incoming {
         true
     }
 
-    /// Where a saved file is, as the user would type it: the downloads folder and its name
-    /// (only its name when the folder is the current one).
-    fn saved_path(&self, saved: &str) -> String {
-        if self.downloads == Path::new(".") {
-            saved.to_owned()
-        } else {
-            self.downloads.join(saved).display().to_string()
-        }
-    }
-
     /// Passes a handshake event to the main thread, until the name is accepted.
     fn tell(&self, event: Event) {
         if !self.joined {
@@ -271,11 +256,11 @@ impl Incoming {
 
     fn save(&self, from: &str, name: &str, data: &[u8]) {
         match save_file(&self.downloads, name, data) {
-            Ok(saved) => self.output.show(&Line::notification(&format!(
-                "Received file: {} ({}, from {from})",
-                self.saved_path(&saved),
-                progress::size(data.len() as u64)
-            ))),
+            Ok(saved) => self.output.show(&Line::file_received(
+                &saved_path(&self.downloads, &saved),
+                data.len() as u64,
+                from,
+            )),
             Err(error) => self.output.show(&Line::error(&format!(
                 "could not save the file '{name}' from {from}: {error}"
             ))),

@@ -7,7 +7,7 @@
 //! without parsing text back; put together they are the plain line the chat log gets.
 
 use super::FILE_COMMAND;
-use super::clock;
+use super::{clock, progress};
 use crate::protocol::{EXIT_COMMAND, SHUTTING_DOWN, ServerFrame};
 
 /// What a line is, which decides its style.
@@ -84,6 +84,24 @@ impl Line {
     /// `Me: <text>`: a message this client sent (the terminal shows it as typed).
     pub(super) fn own(text: &str) -> Line {
         Line::new(Kind::Own, "Me: ", "", text.to_owned())
+    }
+
+    /// `[Notification] Received file: <path> (<size>, from <from>)`: where a file from `from`
+    /// was saved (`path` as [`saved_path`](super::saving::saved_path) says it) and how big it is.
+    pub(super) fn file_received(path: &str, size: u64, from: &str) -> Line {
+        Line::notification(&format!(
+            "Received file: {path} ({}, from {from})",
+            progress::size(size)
+        ))
+    }
+
+    /// `[Notification] <from> is sending <name> (<size>)...`: a big file announced as its header
+    /// arrives, before it is there.
+    pub(super) fn file_arriving(from: &str, name: &str, size: u64) -> Line {
+        Line::notification(&format!(
+            "{from} is sending {name} ({})...",
+            progress::size(size)
+        ))
     }
 
     /// The line without style: what the chat log gets, and a terminal without colours.

@@ -70,6 +70,16 @@ fn no_free_name() -> io::Error {
     io::Error::new(io::ErrorKind::AlreadyExists, "no free file name left")
 }
 
+/// Where a saved file is, as the user would type it: the downloads folder and its name (only
+/// its name when the folder is the current one).
+pub(super) fn saved_path(folder: &Path, saved: &str) -> String {
+    if folder == Path::new(".") {
+        saved.to_owned()
+    } else {
+        folder.join(saved).display().to_string()
+    }
+}
+
 /// `received_<name>` for `n == 0`, else with `-<n>` before the extension:
 /// `received_notes-1.txt`. A leading dot is not an extension: `received_.profile-1`.
 fn received_name(name: &str, n: u32) -> String {

@@ -1,6 +1,8 @@
 //! Sending a file, the outbound path for `/file PATH [as NAME]`: once `file_command.rs` has read
 //! the line, [`load_file`] checks the file and the name it is sent under as the server will, and
 //! reads it, at most `max_file_size` bytes, for the main thread to send as one file frame.
+//! [`prepare_file`] does both for a front end (the line client's session, the terminal UI): a
+//! `/file` line's arguments in, a file ready to send and the line that says it was sent out.
 
 use std::fmt;
 use std::fs::File;
@@ -8,7 +10,42 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use super::FILE_COMMAND;
+use super::file_command::parse_request;
+use super::render::Line;
+use super::safe_text::escaped;
 use crate::protocol::{self, NameError};
+
+/// A file a `/file` line asked for, read and checked, ready to go as one file frame.
+#[derive(Debug)]
+pub(super) struct ReadyFile {
+    /// The name it is sent under.
+    pub(super) name: String,
+    pub(super) data: Vec<u8>,
+    /// What to show once it is out: `File 'notes.txt' sent.` (`... sent as 'x.txt'.`).
+    pub(super) sent: Line,
+}
+
+/// Reads the file a `/file` line asks for (`args` is what follows `/file`; `~` is `$HOME`), at
+/// most `limit` bytes.
+///
+/// # Errors
+/// Why nothing can be sent, as the text of an `[ERROR]` line for the user.
+pub(super) fn prepare_file(args: &str, limit: u64) -> Result<ReadyFile, String> {
+    let home = std::env::var("HOME").ok();
+    let request = parse_request(args, home.as_deref()).map_err(|why| why.to_string())?;
+    let shown = escaped(&request.shown);
+    let (name, data) = load_file(&request.path, request.name.as_deref(), limit)
+        .map_err(|why| format!("cannot send '{shown}': {why}"))?;
+    let sent = match &request.name {
+        Some(_) => format!("File '{shown}' sent as '{}'.", escaped(&name)),
+        None => format!("File '{shown}' sent."),
+    };
+    Ok(ReadyFile {
+        name,
+        data,
+        sent: Line::notification(&sent),
+    })
+}
 
 /// Why `/file PATH` sent nothing.
 #[derive(Debug)]

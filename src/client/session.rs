@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, at, never, select};
 
-use super::file_command::{file_command, parse_request};
+use super::file_command::file_command;
 use super::inbound::{Closed, Event};
 use super::output::Output;
 use super::progress::Meter;
 use super::render::{Line, client_help};
 use super::safe_text::escaped;
-use super::sending::load_file;
+use super::sending::prepare_file;
 use super::stdin::StdinLine;
 use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT, PASSWORD_PROMPT};
 use crate::protocol::{self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG};
@@ -450,36 +450,21 @@ impl Session {
 
     /// `/file PATH [as NAME]`: `args` is what follows `/file`.
     fn send_file(&mut self, args: &str) -> Result<(), ClientError> {
-        let home = std::env::var("HOME").ok();
-        let request = match parse_request(args, home.as_deref()) {
-            Ok(request) => request,
-            Err(why) => {
-                self.error(&why.to_string());
-                return Ok(());
-            }
-        };
-        let shown = escaped(&request.shown);
-        let loaded = load_file(
-            &request.path,
-            request.name.as_deref(),
-            self.config.max_file_size,
-        );
-        let (name, data) = match loaded {
+        let file = match prepare_file(args, self.config.max_file_size) {
             Ok(file) => file,
             Err(why) => {
-                self.error(&format!("cannot send '{shown}': {why}"));
+                self.error(&why);
                 return Ok(());
             }
         };
-        let sent = match &request.name {
-            Some(_) => format!("File '{shown}' sent as '{}'.", escaped(&name)),
-            None => format!("File '{shown}' sent."),
+        let size = file.data.len() as u64;
+        let label = format!("sending {}", file.name);
+        let frame = ClientFrame::File {
+            name: file.name,
+            data: file.data,
         };
-        let size = data.len() as u64;
-        let label = format!("sending {name}");
-        let bytes = ClientFrame::File { name, data }.encode();
-        self.send_with_progress(&bytes, label, size)?;
-        self.output.show(&Line::notification(&sent));
+        self.send_with_progress(&frame.encode(), label, size)?;
+        self.output.show(&file.sent);
         Ok(())
     }
 

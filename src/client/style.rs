@@ -1,6 +1,6 @@
 //! The style layer: colours added to a rendered [`Line`] for a terminal. Each name always gets
 //! the same colour (a stable hash of the name into a palette of six), errors are red, notices
-//! bold, tags dimmer than what people wrote. Pure: whether to colour at all is decided once, by
+//! bold, tags dimmer than what people wrote ([`tones`], the table the terminal UI shares). Pure: whether to colour at all is decided once, by
 //! [`use_colours`], from `--color`, whether stdout is a terminal and `NO_COLOR`; the chat log and
 //! a pipe never get colours.
 
@@ -54,45 +54,81 @@ pub(super) fn use_colours(choice: ColorChoice, stdout_is_terminal: bool, no_colo
     }
 }
 
+/// How a part of a line is shown. One table for both front ends: [`paint`] turns a tone into an
+/// SGR code for the line client, and the terminal UI (`tui/`) into a style of its own, so the two
+/// agree on what an error or a name looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tone {
+    Red,
+    Bold,
+    Dim,
+    Cyan,
+    Green,
+    BoldMagenta,
+    BoldYellow,
+    /// A name's colour: an index into [`NAME_COLOURS`] (see [`name_tone`]).
+    Name(usize),
+}
+
 /// The names' colours, as SGR codes: green, yellow, blue, magenta, cyan, bright blue, all bold.
 /// No red: red means an error.
-const NAME_COLOURS: [&str; 6] = ["1;32", "1;33", "1;34", "1;35", "1;36", "1;94"];
-const RED: &str = "31";
-const BOLD: &str = "1";
-const DIM: &str = "2";
-const CYAN: &str = "36";
-const GREEN: &str = "32";
-const BOLD_MAGENTA: &str = "1;35";
-const BOLD_YELLOW: &str = "1;33";
+pub(super) const NAME_COLOURS: [&str; 6] = ["1;32", "1;33", "1;34", "1;35", "1;36", "1;94"];
 
-/// The colour of a name: the same every time and in every client, since it depends on the name
+impl Tone {
+    /// The SGR code that shows this tone on a terminal.
+    pub(super) fn sgr(self) -> &'static str {
+        match self {
+            Tone::Red => "31",
+            Tone::Bold => "1",
+            Tone::Dim => "2",
+            Tone::Cyan => "36",
+            Tone::Green => "32",
+            Tone::BoldMagenta => "1;35",
+            Tone::BoldYellow => "1;33",
+            Tone::Name(index) => NAME_COLOURS[index % NAME_COLOURS.len()],
+        }
+    }
+}
+
+/// The tones of a line's tag and of its text, by its kind (its name has [`name_tone`]): errors
+/// red, notices bold, tags dimmer than what people wrote.
+pub(super) fn tones(kind: Kind) -> (Option<Tone>, Option<Tone>) {
+    match kind {
+        Kind::Error => (Some(Tone::Red), Some(Tone::Red)),
+        Kind::Notice => (Some(Tone::BoldYellow), Some(Tone::Bold)),
+        Kind::Info => (Some(Tone::Cyan), None),
+        Kind::Notification => (Some(Tone::Green), None),
+        Kind::Private | Kind::SentPrivate => (Some(Tone::BoldMagenta), None),
+        Kind::History => (Some(Tone::Dim), Some(Tone::Dim)),
+        Kind::Presence => (None, Some(Tone::Dim)),
+        Kind::Message | Kind::Own => (None, None),
+    }
+}
+
+/// The tone of a name: the same every time and in every client, since it depends on the name
 /// alone (FNV-1a, without case, as names are compared).
-pub(super) fn name_colour(name: &str) -> &'static str {
+pub(super) fn name_tone(name: &str) -> Tone {
     let mut hash: u32 = 0x811c_9dc5;
     for byte in name.bytes() {
         hash ^= u32::from(byte.to_ascii_lowercase());
         hash = hash.wrapping_mul(0x0100_0193);
     }
-    NAME_COLOURS[hash as usize % NAME_COLOURS.len()]
+    Tone::Name(hash as usize % NAME_COLOURS.len())
+}
+
+/// The colour of a name, as an SGR code.
+pub(super) fn name_colour(name: &str) -> &'static str {
+    name_tone(name).sgr()
 }
 
 /// The line with colours: each part wrapped in its SGR code and a reset. The parts must already
 /// be safe to show.
 pub(super) fn paint(line: &Line) -> String {
-    let (tag, text) = match line.kind {
-        Kind::Error => (Some(RED), Some(RED)),
-        Kind::Notice => (Some(BOLD_YELLOW), Some(BOLD)),
-        Kind::Info => (Some(CYAN), None),
-        Kind::Notification => (Some(GREEN), None),
-        Kind::Private | Kind::SentPrivate => (Some(BOLD_MAGENTA), None),
-        Kind::History => (Some(DIM), Some(DIM)),
-        Kind::Presence => (None, Some(DIM)),
-        Kind::Message | Kind::Own => (None, None),
-    };
+    let (tag, text) = tones(line.kind);
     let mut out = String::with_capacity(line.tag.len() + line.name.len() + line.text.len() + 32);
-    styled(&mut out, &line.tag, tag);
+    styled(&mut out, &line.tag, tag.map(Tone::sgr));
     styled(&mut out, &line.name, Some(name_colour(&line.name)));
-    styled(&mut out, &line.text, text);
+    styled(&mut out, &line.text, text.map(Tone::sgr));
     out
 }
 

@@ -14,6 +14,7 @@ use super::event::Event;
 use super::flood::TokenBucket;
 use super::queue::outbound_queue;
 use super::reader::{Departure, READ_BUFFER, Reader};
+use super::turned_away::TurnedAway;
 use super::writer::{self, Writer};
 use super::{ClientId, Shared};
 use crate::protocol::{ClientFrameDecoder, ServerFrame};
@@ -23,6 +24,10 @@ const CLIENT_STACK: usize = 128 * 1024;
 
 pub(super) fn accept_loop(listener: TcpListener, shared: Arc<Shared>, events: Sender<Event>) {
     let mut next_id: ClientId = 1;
+    // Without it, a turned-away connection is closed at once (its [ERROR] may then be lost).
+    let turned_away = TurnedAway::start()
+        .map_err(|error| log::warn!("turned-away connections will not linger: {error}"))
+        .ok();
     for stream in listener.incoming() {
         if shared.stopping.is_set() {
             break;
@@ -38,19 +43,20 @@ pub(super) fn accept_loop(listener: TcpListener, shared: Arc<Shared>, events: Se
         };
         let id = next_id;
         next_id += 1;
-        if let Err(error) = open_connection(id, stream, &shared, &events) {
+        if let Err(error) = open_connection(id, stream, &shared, &events, turned_away.as_ref()) {
             log::warn!("connection {id} could not be set up: {error}");
         }
     }
 }
 
 /// Registers a new connection and starts its reader and writer threads, or turns it away when
-/// a connection limit is reached.
+/// the access rules or a connection limit refuse it (it lingers in `turned_away`).
 fn open_connection(
     id: ClientId,
     stream: TcpStream,
     shared: &Arc<Shared>,
     events: &Sender<Event>,
+    turned_away: Option<&TurnedAway>,
 ) -> io::Result<()> {
     let config = &shared.config;
     let transport = config.transport(stream)?;
@@ -68,8 +74,15 @@ fn open_connection(
         if shared.log_budget.allow() {
             log::warn!("turned away {ip}: {}", refusal.for_the_log());
         }
+        // The same goodbye as any other connection's: the [ERROR], FIN, then a linger for what
+        // the client still sends. Over TLS the write half sends nothing before a handshake, and
+        // a refused connection gets none: it is closed without its [ERROR], but cleanly all
+        // the same (FIN, then the linger, so its ClientHello unread cannot make a reset).
         let _ = sink.write_all(&ServerFrame::Error(refusal.to_string()).encode());
         let _ = sink.finish();
+        if let Some(turned_away) = turned_away {
+            turned_away.hand_over(stream.into_socket());
+        }
         return Ok(());
     }
     log::debug!("connection {id} from {ip}");

@@ -25,8 +25,9 @@ use crate::protocol::{self, ServerFrame};
 /// Events the broadcaster routes in one turn at most.
 const MAX_TURN: usize = 256;
 /// How long one turn may take at most, however many events are waiting: no frame waits in an
-/// open turn for longer than this.
-const MAX_TURN_TIME: Duration = Duration::from_millis(1);
+/// open turn for longer than this. Long enough that a burst's turns are not cut short when the
+/// broadcaster shares two cores with a thousand writers: every turn wakes every writer.
+const MAX_TURN_TIME: Duration = Duration::from_millis(10);
 /// How long a turn that holds a join waits for more events before it ends. Every turn wakes
 /// every writer, and joins come in storms (a class logging in at once): gathering them into
 /// fewer turns is worth delaying a `[JOIN]` notice by a millisecond. A newcomer's own
@@ -37,23 +38,57 @@ const JOIN_GATHER: Duration = Duration::from_millis(1);
 /// every writer; a lone message in a quiet chat does not wait at all.
 const BURST_GATHER: Duration = Duration::from_micros(50);
 
-/// The next event for the turn being built, if the turn goes on. A turn takes every event
-/// already waiting, and waits for more until `gather_until`; it ends after `MAX_TURN` events or
-/// `MAX_TURN_TIME`, even while more are waiting, so a stream of events that route nothing
-/// (refused names, say) cannot hold a turn open and delay the messages in it.
-fn next_in_turn(
-    events: &Receiver<Event>,
+/// When a turn ends: how it started, and how far it has come.
+#[derive(Clone, Copy)]
+struct TurnClock {
     started: Instant,
+    /// Events handled so far.
     handled: usize,
+    /// Until when the turn waits for more events (see `JOIN_GATHER` and `BURST_GATHER`).
     gather_until: Option<Instant>,
-) -> Option<Event> {
-    let now = Instant::now();
-    if handled >= MAX_TURN || now >= started + MAX_TURN_TIME {
-        return None;
+    /// Set once the turn holds a join: at that moment the turn ends, however many events are
+    /// waiting, so a stream of joins (refused names, which route nothing) cannot hold a turn
+    /// open and delay the messages in it.
+    joins_until: Option<Instant>,
+}
+
+impl TurnClock {
+    fn new() -> TurnClock {
+        TurnClock {
+            started: Instant::now(),
+            handled: 0,
+            gather_until: None,
+            joins_until: None,
+        }
     }
-    match gather_until {
-        Some(until) if now < until => events.recv_deadline(until).ok(),
-        _ => events.try_recv().ok(),
+
+    /// The turn takes `event`: it may now gather longer.
+    fn count(&mut self, event: &Event, burst: bool) {
+        let wait = match event {
+            Event::Join { .. } => Some(JOIN_GATHER),
+            _ if burst || self.handled > 0 => Some(BURST_GATHER),
+            _ => None,
+        };
+        self.gather_until = self.gather_until.max(wait.map(|wait| self.started + wait));
+        if matches!(event, Event::Join { .. }) {
+            self.joins_until = Some(self.started + JOIN_GATHER);
+        }
+        self.handled += 1;
+    }
+
+    /// The next event for the turn, if it goes on. A turn takes every event already waiting and
+    /// waits for more until `gather_until`; it ends after `MAX_TURN` events, `MAX_TURN_TIME`, or
+    /// at `joins_until`, even while more are waiting.
+    fn next(&self, events: &Receiver<Event>) -> Option<Event> {
+        let now = Instant::now();
+        let joins_over = self.joins_until.is_some_and(|until| now >= until);
+        if self.handled >= MAX_TURN || now >= self.started + MAX_TURN_TIME || joins_over {
+            return None;
+        }
+        match self.gather_until {
+            Some(until) if now < until => events.recv_deadline(until).ok(),
+            _ => events.try_recv().ok(),
+        }
     }
 }
 
@@ -113,24 +148,16 @@ impl Broadcaster {
         'events: while let Ok(event) = events.recv() {
             // A turn with a join, or during a burst, waits a moment for more events (see
             // `JOIN_GATHER` and `BURST_GATHER`); a lone message in a quiet chat goes out at once.
-            let started = Instant::now();
-            let mut gather_until = None;
-            let mut handled = 0;
+            let mut clock = TurnClock::new();
             let mut next = Some(event);
             while let Some(event) = next {
-                let wait = match event {
-                    Event::Join { .. } => Some(JOIN_GATHER),
-                    _ if burst || handled > 0 => Some(BURST_GATHER),
-                    _ => None,
-                };
-                gather_until = gather_until.max(wait.map(|wait| started + wait));
-                handled += 1;
+                clock.count(&event, burst);
                 if !self.handle(event) {
                     break 'events;
                 }
-                next = next_in_turn(&events, started, handled, gather_until);
+                next = clock.next(&events);
             }
-            burst = handled > 1;
+            burst = clock.handled > 1;
             self.end_turn();
         }
         self.end_turn();
@@ -168,6 +195,11 @@ impl Broadcaster {
                     self.transcript.record(&format!("{from}: {text}"));
                     self.history.record(SystemTime::now(), &from, &text);
                     self.route(Audience::AllBut(id), ServerFrame::Message { from, text });
+                }
+            }
+            Event::Answer { id, frame } => {
+                if self.clients.contains_key(&id) {
+                    self.route(Audience::Only(id), frame);
                 }
             }
             Event::Users { id } => {
@@ -396,9 +428,11 @@ impl Broadcaster {
                 }
             }
             for id in overflowed {
-                if let Some(client) = self.forget(id) {
+                if let Some(client) = self.clients.get(&id) {
                     let (name, peer) = (&client.name, client.peer);
                     log::warn!("dropping {name} ({peer}): send queue exceeded");
+                }
+                if let Some(client) = self.forget(id) {
                     self.route(Audience::AllBut(id), ServerFrame::Leave(client.name));
                 }
             }

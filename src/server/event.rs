@@ -10,6 +10,7 @@ use super::ClientId;
 use super::console::ConsoleRequest;
 use super::file_memory::FileReservation;
 use super::queue::Outbound;
+use crate::protocol::ServerFrame;
 
 #[derive(Debug)]
 pub(super) enum Event {
@@ -25,6 +26,9 @@ pub(super) enum Event {
     },
     /// A chat message from a joined client.
     Message { id: ClientId, text: String },
+    /// A frame for one joined client alone (an answer its reader made, a refusal), routed in
+    /// its place among the broadcaster's answers to it.
+    Answer { id: ClientId, frame: ServerFrame },
     /// `/users` from a joined client: who is online, to it alone.
     Users { id: ClientId },
     /// `/files on` or `/files off` from a joined client: whether it is sent files.

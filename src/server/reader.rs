@@ -203,8 +203,8 @@ impl Reader {
                  second): your lines are slowed down to that pace, none is lost",
                 limit.burst, limit.per_second
             );
-            // A full queue ends the connection at its next frame anyway.
-            let _ = self.outbound.push_frame(&ServerFrame::Info(notice));
+            // A full queue or a stopping server ends the connection at its next frame anyway.
+            let _ = self.answer(ServerFrame::Info(notice));
         }
         self.shared.stopping.sleep(wait);
     }
@@ -222,7 +222,7 @@ impl Reader {
                 Action::Ask(event) => event,
                 Action::Answer(frames) => {
                     for frame in frames {
-                        self.outbound.push_frame(&frame)?;
+                        self.answer(frame)?;
                     }
                     return Ok(());
                 }
@@ -264,7 +264,19 @@ impl Reader {
         if self.refusals <= LOGGED_REFUSALS && self.shared.log_budget.allow() {
             log::info!("{}: refused: {why}", self.who());
         }
-        Ok(self.outbound.push_frame(&ServerFrame::Error(why))?)
+        self.answer(ServerFrame::Error(why))
+    }
+
+    /// Sends this client a frame of its own (an answer, a refusal, a notice). Once it has
+    /// joined, the frame goes through the broadcaster like the answers to `/users` or `/msg`,
+    /// so that the client gets every answer in the order of what it sent; before, there is
+    /// nothing else it could come out of order with.
+    pub(super) fn answer(&mut self, frame: ServerFrame) -> Result<(), Ending> {
+        if self.departure.joined {
+            let event = Event::Answer { id: self.id, frame };
+            return self.events.send(event).map_err(|_| Ending::Closed);
+        }
+        Ok(self.outbound.push_frame(&frame)?)
     }
 
     /// Who this connection is, for the log: `alice (127.0.0.1:50312)`, or its number before it

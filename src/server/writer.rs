@@ -31,6 +31,8 @@ use crate::transport::{Closer, WriteHalf};
 pub(super) const LINGER: Duration = Duration::from_secs(2);
 /// How long one write call waits at most before the writer looks at its limits again.
 pub(super) const WRITE_SLICE: Duration = Duration::from_secs(1);
+/// See `write_all`: how much earlier than `write_timeout` a stall may be judged.
+const SLICE_SLACK: Duration = Duration::from_millis(50);
 /// Queue items a writer gathers into one write call at most.
 const MAX_ITEMS_PER_WRITE: usize = 64;
 
@@ -188,8 +190,11 @@ fn write_all(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                // A whole slice went by without a byte accepted.
-                if last_progress.elapsed() >= stall {
+                // A whole slice went by without a byte accepted. The socket's clock is coarser
+                // than ours (a slice can end a few milliseconds short of a second): a stall
+                // within `SLICE_SLACK` of the timeout counts as the timeout, rather than a
+                // whole slice more.
+                if last_progress.elapsed() + SLICE_SLACK >= stall {
                     return Err(WriteError::Stalled(stall));
                 }
             }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chat::server::{self, Config, ServerHandle};
 
 pub mod binaries;
+pub mod capture;
 pub mod hostile;
 
 /// How long a test waits for something that should happen.
