@@ -422,6 +422,28 @@ fn a_client_dripping_a_record_is_closed_at_the_handshake_timeout() {
     );
 }
 
+#[test]
+fn a_tls_connection_turned_away_is_closed_with_nothing_said_in_the_clear() {
+    let ca = TestCa::new("tls_full");
+    let server = start_server(Config {
+        tls: Some(ca.identity()),
+        max_clients: 1,
+        ..Config::default()
+    });
+    let _alice = TlsPeer::join(&ca, server.addr, "alice", SocketOptions::default());
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut hello = Vec::new();
+    ca.session().write_tls(&mut hello).unwrap();
+    stream.write_all(&hello).unwrap();
+    // No handshake is done for it, so there is no session to say why in: an [ERROR] in plain
+    // text would only be garbage to a TLS client. It gets a FIN and nothing else.
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest);
+    assert!(read.is_ok(), "closed with a FIN: {read:?}");
+    assert!(rest.is_empty(), "nothing sent: {rest:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server's bounds hold over TLS as over plain TCP: the writer's progress rule (each write
 // waits a slice, any byte accepted is progress) and flood control (the reader paces frames and

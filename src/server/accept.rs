@@ -75,12 +75,12 @@ fn open_connection(
             log::warn!("turned away {ip}: {}", refusal.for_the_log());
         }
         // The same goodbye as any other connection's: the [ERROR], FIN, then a linger for what
-        // the client still sends. Over TLS the write half sends nothing before a handshake, and
-        // a refused connection gets none: it is closed without its [ERROR], but cleanly all
-        // the same (FIN, then the linger, so its ClientHello unread cannot make a reset).
-        let _ = sink.write_all(&ServerFrame::Error(refusal.to_string()).encode());
+        // the client still sends, so that a reset does not destroy the [ERROR]. Over TLS the
+        // write half sends nothing before a handshake, and a refused connection gets none: it
+        // is closed without its [ERROR] (a FIN alone), with nothing to linger for.
+        let told = sink.write_all(&ServerFrame::Error(refusal.to_string()).encode());
         let _ = sink.finish();
-        if let Some(turned_away) = turned_away {
+        if let (Ok(()), Some(turned_away)) = (told, turned_away) {
             turned_away.hand_over(stream.into_socket());
         }
         return Ok(());
