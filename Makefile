@@ -14,8 +14,8 @@ FUZZ_SECONDS ?= 60
 # has none of them.
 SECURE := --features tls,accounts
 
-.PHONY: help build build-secure run-server run-client run-tui run-server-tls run-client-tls test \
-	bench bench-tls lint fmt fuzz soak wireshark clean
+.PHONY: help build build-secure run-server run-client run-tui run-server-tls run-client-tls \
+	run-tui-tls test bench bench-tls lint fmt fuzz soak wireshark clean
 
 help:
 	@echo "make run-server               start the server on $(HOST):$(PORT) (ARGS='--history 50')"
@@ -24,6 +24,7 @@ help:
 	@echo "make run-tui NAME=bob         the same in the terminal UI (feature tui)"
 	@echo "make run-server-tls           the server with TLS (a self-signed certificate made at start)"
 	@echo "make run-client-tls NAME=bob  a client over TLS (trusts the server's certificate on first use)"
+	@echo "make run-tui-tls NAME=bob     the terminal UI over TLS"
 	@echo "make test                     run every test, in the default build and with every feature"
 	@echo "make bench                    measure the release server (BENCH_ARGS='$(BENCH_ARGS)')"
 	@echo "make bench-tls                fanout and file over plain TCP and TLS side by side: TLS's cost"
@@ -81,6 +82,13 @@ run-tui:
 	@$(CARGO) build --release --features tui --bin chat-client
 	@$(CARGO) run --quiet --release --features tui --bin chat-client -- --tui --host $(HOST) \
 		--port $(PORT) $(CLIENT_FILES) $(ARGS)
+
+# The terminal UI over TLS, for a server started with run-server-tls.
+run-tui-tls:
+	@echo "Building chat-client with the terminal UI and TLS (a minute or two the first time)..."
+	@$(CARGO) build --release --features tui,tls --bin chat-client
+	@$(CARGO) run --quiet --release --features tui,tls --bin chat-client -- --tui --tls \
+		--host $(HOST) --port $(PORT) $(CLIENT_FILES) $(ARGS)
 
 # The whole workspace: the library and its binaries, and bench/, whose quick run
 # (bench/tests/bench_quick.rs) keeps the bench working. Twice: the default build, then with

@@ -31,9 +31,10 @@
 //! progress line goes to stderr through the same lock.
 //!
 //! Reading order, following the data:
-//! 1. this file: [`Config`], [`run`], which connects (over plain TCP, or with the `tls` feature
-//!    over TLS: `client/tls.rs`, which trusts a certificate as `client/known_servers.rs`
-//!    remembers it), and starts the threads on the connection's halves (`crate::transport`);
+//! 1. this file: [`Config`], [`run`], which connects (`open`, the one way in for both front
+//!    ends: over plain TCP, or with the `tls` feature over TLS: `client/tls.rs`, which trusts a
+//!    certificate as `client/known_servers.rs` remembers it), and starts the threads on the
+//!    connection's halves (`crate::transport`);
 //! 2. `client/stdin.rs`: the stdin thread, stdin -> bounded lines;
 //! 3. `client/session.rs`: the main thread, lines -> the handshake (a password too, when the
 //!    server asks for one), messages and commands -> frames -> socket; `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for
@@ -118,19 +119,12 @@ const THREAD_STACK: usize = 256 * 1024;
 pub fn run(config: Config) -> Result<(), ClientError> {
     // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
     saving::remove_stale_temporaries(&config.downloads);
-    let stream = connect(&config)?;
-    // Chat lines are small and typed by people: send each at once, not when a packet fills up.
-    stream.set_nodelay(true).map_err(ClientError::Setup)?;
-    // A server that stops reading must not hang the client for ever in the middle of a file.
-    stream
-        .set_write_timeout(Some(config.write_timeout))
-        .map_err(ClientError::Setup)?;
     let Connection {
         reader,
         writer,
         closer,
         notice,
-    } = secure(stream, &config)?;
+    } = open(&config)?;
     // Opened once connected (and secured: a TLS failure is a failure to connect), so a client
     // that never got in leaves no empty log behind.
     let output = Arc::new(Output::open(&config)?);
@@ -187,6 +181,19 @@ struct Connection {
     closer: Closer,
     /// A line for the user: a server trusted for the first time, or one not checked at all.
     notice: Option<Line>,
+}
+
+/// Connects to the server of `config` and secures the connection as it asks: the one way in
+/// for both front ends, the line client and the terminal UI.
+fn open(config: &Config) -> Result<Connection, ClientError> {
+    let stream = connect(config)?;
+    // Chat lines are small and typed by people: send each at once, not when a packet fills up.
+    stream.set_nodelay(true).map_err(ClientError::Setup)?;
+    // A server that stops reading must not hang the client for ever in the middle of a file.
+    stream
+        .set_write_timeout(Some(config.write_timeout))
+        .map_err(ClientError::Setup)?;
+    secure(stream, config)
 }
 
 /// Plain TCP, or TLS when the config asks for it (the handshake happens here, before the

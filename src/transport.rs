@@ -12,6 +12,9 @@
 //!   [`finish`](WriteHalf::finish) to say goodbye (FIN);
 //! - a [`Closer`], for anyone else: `shutdown`, which wakes a blocked read or write.
 //!
+//! The two halves are also a std `Read` and `Write`, for code written for any stream (the
+//! terminal UI's socket threads).
+//!
 //! Plain TCP is each half a `TcpStream`, with nothing in between: the hot path is a match and
 //! the system call. With the `tls` feature, `transport/tls.rs` adds the other kind: both halves
 //! share one TLS session, and that file says how the two threads share it without waiting on
@@ -144,6 +147,15 @@ impl ReadHalf {
         }
     }
 
+    /// Whether the connection is secured by TLS (else it is plain TCP), for a user to be told.
+    pub fn is_tls(&self) -> bool {
+        match &self.0 {
+            Reading::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Reading::Tls(_) => true,
+        }
+    }
+
     /// How long a read waits at most; `None` for ever.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.socket().set_read_timeout(timeout)
@@ -166,6 +178,14 @@ impl ReadHalf {
             #[cfg(feature = "tls")]
             Reading::Tls(tls) => tls.into_socket(),
         }
+    }
+}
+
+/// The read half as any std reader, for code written for one (the terminal UI's receiver):
+/// [`ReadHalf::read`], whose `Interrupted` such code already reads again.
+impl Read for ReadHalf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        ReadHalf::read(self, buf)
     }
 }
 
@@ -241,6 +261,21 @@ impl WriteHalf {
     }
 }
 
+/// The write half as any std writer, for code written for one (the terminal UI's writer).
+/// A `write` sends all of `buf` before it returns, as [`WriteHalf::write_all`] does: TLS may
+/// hold encrypted bytes back after a partial write, and a writer that then waits for its next
+/// frame must not leave them behind. So `flush` has nothing left to do.
+impl Write for WriteHalf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        WriteHalf::write_all(self, buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A handle that can cut a connection off from any thread: shutting it down wakes a read or a
 /// write blocked on it.
 pub struct Closer(TcpStream);
@@ -257,5 +292,30 @@ impl Closer {
     /// When the socket cannot be cloned (out of file descriptors).
     pub fn try_clone(&self) -> io::Result<Closer> {
         Ok(Closer(self.0.try_clone()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A plain connection on loopback, split, and the socket of its other end.
+    fn connected() -> ((ReadHalf, WriteHalf, Closer), TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, _) = listener.accept().unwrap();
+        (Transport::plain(socket).split().unwrap(), peer)
+    }
+
+    #[test]
+    fn the_std_reader_reads_to_the_end() {
+        let ((mut reader, _writer, _closer), mut peer) = connected();
+        peer.write_all(b"hello\nbye\n").unwrap();
+        drop(peer);
+        let mut text = String::new();
+        Read::read_to_string(&mut reader, &mut text).unwrap();
+        assert_eq!(text, "hello\nbye\n");
     }
 }

@@ -5,8 +5,9 @@
 //! pastes with `paste-buffer -p` (a bracketed paste), reads the screen with `capture-pane`, and
 //! talks to it from a raw chat/1 client.
 //!
-//! Built and run only with the feature `tui` (`required-features` in Cargo.toml); `make test`
-//! runs it. It needs tmux (`.ci/run` installs it).
+//! Built and run only with the feature `tui` (`required-features` in Cargo.toml); the tests over
+//! TLS need the feature `tls` too. `make test` runs them all (its second run has every
+//! feature). It needs tmux (`.ci/run` installs it).
 //!
 //! A screen cannot be read when it changes, only looked at: [`Tui::wait_for`] looks every few
 //! milliseconds until the text is there, bounded by `TIMEOUT`.
@@ -375,5 +376,78 @@ fn a_lost_connection_is_said_and_a_key_leaves_with_status_1() {
         tui.screen().contains("[ERROR] connection lost"),
         "{}",
         tui.screen()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The terminal UI connects as the line client does: over TLS with `--tls` (feature `tls`, the
+// certificate trusted by the same rules).
+
+/// The fingerprint at the end of a TLS server's `Hosting on` line.
+#[cfg(feature = "tls")]
+fn printed_fingerprint(server: &common::binaries::ServerProcess) -> &str {
+    server.hosting.rsplit(' ').next().expect("a fingerprint")
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn over_tls_the_chat_goes_both_ways_and_the_status_line_says_tls() {
+    use common::binaries::{ClientProcess, ServerProcess};
+
+    let server = ServerProcess::start(&["--tls-self-signed"]);
+    let port = server.addr.port().to_string();
+    let args = [
+        "--name",
+        "alice",
+        "--tls",
+        "--known-servers",
+        "known_servers",
+    ];
+    let tui = Tui::start_on("tls", &port, &args);
+    let screen = tui.wait_for("alice (you)");
+    // Trusted on first use, as by the line client: said on the screen, remembered in the file.
+    assert!(
+        screen.contains(&format!("First TLS connection to {}", server.addr)),
+        "{screen}"
+    );
+    let status = screen.lines().last().unwrap_or_default();
+    assert!(status.contains(" · alice · connected · TLS "), "{screen}");
+    let known = fs::read_to_string(tui.dir.join("known_servers")).unwrap();
+    let fingerprint = printed_fingerprint(&server);
+    assert_eq!(known, format!("{} {fingerprint}\n", server.addr));
+
+    let bob_dir = TestDir::new("tui_tls_bob");
+    let bob_args = ["--port", &port, "--name", "bob", "--tls", "--tls-insecure"];
+    let mut bob = ClientProcess::start(&bob_dir, &bob_args);
+    bob.expect("[INFO] Joined as bob.");
+    tui.wait_for("bob has joined the chat room.");
+    bob.type_line("hi alice");
+    tui.wait_for("bob: hi alice");
+    tui.type_text("hello bob");
+    tui.press(&["Enter"]);
+    bob.expect("alice: hello bob\n");
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn over_tls_a_changed_certificate_is_refused_before_the_screen_is_taken() {
+    use chat::server::TlsIdentity;
+    use common::binaries::ServerProcess;
+
+    let server = ServerProcess::start(&["--tls-self-signed"]);
+    let port = server.addr.port().to_string();
+    let dir = TestDir::new("tui_tls_changed_known");
+    // What an earlier server on this address showed: another certificate's fingerprint.
+    let other = TlsIdentity::self_signed("127.0.0.1").unwrap().fingerprint();
+    let known = dir.join("known_servers");
+    fs::write(&known, format!("{} {other}\n", server.addr)).unwrap();
+    let known = known.display().to_string();
+    let tui = Tui::start_on("tls_changed", &port, &["--tls", "--known-servers", &known]);
+    assert_eq!(tui.exit_status(), 1);
+    let screen = tui.screen();
+    assert!(screen.contains("HAS CHANGED"), "{screen}");
+    assert!(
+        !screen.contains("online ("),
+        "no screen was drawn: {screen}"
     );
 }

@@ -57,6 +57,9 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "tui")]
         Command::RunTui(config) => {
+            // Before the screen is taken, so it stays on the terminal the UI gives back.
+            #[cfg(feature = "tls")]
+            tls::warn(&config);
             if let Err(error) = client::run_tui(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;

@@ -348,3 +348,72 @@ impl TlsWrite {
         result.and(shutdown)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+    use std::thread;
+
+    use rustls::RootCertStore;
+    use rustls::pki_types::PrivatePkcs8KeyDer;
+
+    use super::super::{ReadHalf, WriteHalf};
+    use super::*;
+
+    /// Both ends of a TLS connection on loopback, shaken hands: the server's halves, then the
+    /// client's.
+    fn secured() -> ((ReadHalf, WriteHalf), (ReadHalf, WriteHalf)) {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = made.cert.der().clone();
+        let key = PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key.into())
+            .unwrap();
+        let mut roots = RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        let server_side = thread::spawn(move || {
+            let transport = Transport::tls_server(accepted, Arc::new(server)).unwrap();
+            let (mut reader, writer, _) = transport.split().unwrap();
+            reader.handshake(None).unwrap();
+            (reader, writer)
+        });
+        let name = ServerName::try_from("localhost").unwrap();
+        let transport = Transport::tls_client(socket, Arc::new(client), name).unwrap();
+        let (mut reader, writer, _) = transport.split().unwrap();
+        reader.handshake(None).unwrap();
+        (server_side.join().unwrap(), (reader, writer))
+    }
+
+    #[test]
+    fn one_write_through_the_std_writer_leaves_no_record_behind() {
+        let ((mut server, _server_writes), (_client_reads, mut client)) = secured();
+        // Many records, and more than the session encrypts ahead of the socket at once.
+        let data: Vec<u8> = (0..=255u8).cycle().take(3 << 20).collect();
+        let expected = data.clone();
+        // The half comes back, not closed: the session tickets it never read would make a
+        // reset that destroys what the server has yet to read.
+        let sending = thread::spawn(move || (Write::write(&mut client, &data).unwrap(), client));
+        let mut received = vec![0u8; expected.len()];
+        // Records left behind would keep the read waiting: it fails instead.
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Read::read_exact(&mut server, &mut received).unwrap();
+        let (written, _client) = sending.join().unwrap();
+        assert_eq!(written, expected.len(), "all the plaintext taken");
+        assert!(received == expected, "the bytes differ");
+    }
+}

@@ -167,6 +167,13 @@ impl App {
         )
     }
 
+    /// A line about the connection before anything arrived: a server's certificate trusted for
+    /// the first time, or not checked at all (`--tls-insecure`). Shown and logged as the line
+    /// client shows and logs it.
+    pub(super) fn notice(&mut self, line: Line) {
+        self.show(line);
+    }
+
     /// When the app wants [`on_deadline`](Self::on_deadline) called: the phase's deadline, or
     /// once joined, when the keepalive is due.
     pub(super) fn deadline(&self) -> Option<Instant> {

@@ -169,6 +169,17 @@ fn the_status_line_says_server_name_state_and_transport() {
 }
 
 #[test]
+fn the_status_line_says_tls_when_the_chat_goes_over_it() {
+    let mut app = joined();
+    app.transport = "TLS";
+    let screen = screen(&app);
+    assert!(
+        screen[23].starts_with(" 127.0.0.1:12345 · alice · connected · TLS "),
+        "{screen:#?}"
+    );
+}
+
+#[test]
 fn a_lost_connection_is_said_on_the_status_line() {
     let mut app = joined();
     app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
