@@ -6,8 +6,8 @@
 //! talks to it from a raw chat/1 client.
 //!
 //! Built and run only with the feature `tui` (`required-features` in Cargo.toml); the tests over
-//! TLS need the feature `tls` too. `make test` runs them all (its second run has every
-//! feature). It needs tmux (`.ci/run` installs it).
+//! TLS and with accounts need the features `tls` and `accounts` too. `make test` runs them all
+//! (its second run has every feature). It needs tmux (`.ci/run` installs it).
 //!
 //! A screen cannot be read when it changes, only looked at: [`Tui::wait_for`] looks every few
 //! milliseconds until the text is there, bounded by `TIMEOUT`.
@@ -381,7 +381,8 @@ fn a_lost_connection_is_said_and_a_key_leaves_with_status_1() {
 
 // ---------------------------------------------------------------------------------------------
 // The terminal UI connects as the line client does: over TLS with `--tls` (feature `tls`, the
-// certificate trusted by the same rules).
+// certificate trusted by the same rules), and with a password when the server asks for one
+// (`[AUTH]`, a server with the feature `accounts`).
 
 /// The fingerprint at the end of a TLS server's `Hosting on` line.
 #[cfg(feature = "tls")]
@@ -450,4 +451,90 @@ fn over_tls_a_changed_certificate_is_refused_before_the_screen_is_taken() {
         !screen.contains("online ("),
         "no screen was drawn: {screen}"
     );
+}
+
+/// A plain-text server (the raw clients of these tests speak no TLS) with alice's account,
+/// whose password is `alice-password`, and wrong passwords answered at once.
+#[cfg(feature = "accounts")]
+fn server_with_alices_account(test: &str) -> (TestServer, TestDir) {
+    use chat::server::{AccountFile, Accounts, add_account};
+
+    let dir = TestDir::new(test);
+    let path = dir.join("accounts");
+    add_account(&path, "alice", "alice-password").unwrap();
+    let mut accounts = Accounts::new(AccountFile::load(&path).unwrap());
+    accounts.allow_plaintext_passwords = true;
+    accounts.wrong_password_delay = Duration::from_millis(1);
+    accounts.max_wrong_password_delay = Duration::from_millis(1);
+    let config = Config {
+        accounts: Some(accounts),
+        ..Config::default()
+    };
+    (start_server(config), dir)
+}
+
+#[cfg(feature = "accounts")]
+#[test]
+fn a_registered_name_types_its_password_in_a_field_that_shows_nothing() {
+    let (server, _accounts) = server_with_alices_account("tui_password_server");
+    let tui = Tui::start("password", &server, &["--name", "alice"]);
+    let screen = tui.wait_for("┌ password (not shown; Enter sends it) ");
+    assert!(screen.contains("[AUTH] password for alice"), "{screen}");
+    assert!(screen.contains("· type the password ·"), "{screen}");
+    tui.type_text("alice-password");
+    tui.press(&["Enter"]);
+    let screen = tui.wait_for("alice (you)");
+    assert!(screen.contains("Joined as alice."), "{screen}");
+    assert!(!screen.contains("alice-password"), "{screen}");
+    tui.press(&["C-c"]);
+    assert_eq!(tui.exit_status(), 0);
+    assert!(!tui.log().contains("alice-password"), "{}", tui.log());
+}
+
+#[cfg(feature = "accounts")]
+#[test]
+fn a_wrong_password_is_said_and_the_name_can_be_given_again() {
+    let (server, _accounts) = server_with_alices_account("tui_wrong_password_server");
+    let tui = Tui::start("wrong_password", &server, &["--name", "alice"]);
+    tui.wait_for("┌ password ");
+    tui.type_text("a guess");
+    tui.press(&["Enter"]);
+    tui.wait_for("[ERROR] wrong password");
+    tui.wait_for("┌ your username ");
+    tui.type_text("alice");
+    tui.press(&["Enter"]);
+    tui.wait_for("┌ password ");
+    tui.type_text("alice-password");
+    tui.press(&["Enter"]);
+    tui.wait_for("alice (you)");
+}
+
+#[cfg(all(feature = "tls", feature = "accounts"))]
+#[test]
+fn over_tls_the_password_file_answers_the_servers_question() {
+    use chat::server::add_account;
+    use common::binaries::ServerProcess;
+
+    let accounts = TestDir::new("tui_secure_accounts");
+    let path = accounts.join("accounts");
+    add_account(&path, "alice", "alice-password").unwrap();
+    let path = path.display().to_string();
+    let server = ServerProcess::start(&["--tls-self-signed", "--accounts", &path]);
+    let port = server.addr.port().to_string();
+    let password = accounts.join("password");
+    fs::write(&password, "alice-password\n").unwrap();
+    let password = password.display().to_string();
+    let args = [
+        "--name",
+        "alice",
+        "--tls",
+        "--tls-insecure",
+        "--password-file",
+        &password,
+    ];
+    let tui = Tui::start_on("secure", &port, &args);
+    let screen = tui.wait_for("alice (you)");
+    assert!(screen.contains("[AUTH] password for alice"), "{screen}");
+    assert!(screen.contains("(--tls-insecure)"), "{screen}");
+    assert!(screen.contains(" · alice · connected · TLS "), "{screen}");
 }

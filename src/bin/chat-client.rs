@@ -170,7 +170,8 @@ fn options() -> Options {
         "the terminal UI: the conversation, who is online, a bar for each file on its way \
          and an edited input line on one screen; PageUp/PageDown scroll, Tab completes, Ctrl-C \
          leaves. Stdin and stdout must be a terminal; times are always shown, and the chat log \
-         is the same as without it",
+         is the same as without it. It connects as without it (--tls too), and a password the \
+         server asks for is typed in a field that shows nothing (or --password-file)",
     );
     options
 }

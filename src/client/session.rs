@@ -13,6 +13,7 @@
 //! `[ERROR]` before the welcome is taken for a refused name only if the connection stays open.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -320,23 +321,13 @@ impl Session {
 
     /// The server asked for the password: from the password file, or typed.
     fn give_password(&mut self) -> Result<(), ClientError> {
-        let Some(path) = self.config.password_file.clone() else {
+        let Some(path) = &self.config.password_file else {
             self.output.prompt(PASSWORD_PROMPT);
             self.phase = Phase::AskPassword;
             return Ok(());
         };
-        let failed = |why: String| ClientError::PasswordFile {
-            path: path.clone(),
-            why,
-        };
-        let text = std::fs::read_to_string(&path).map_err(|error| failed(error.to_string()))?;
-        let password = text.lines().next().unwrap_or_default();
-        if password.is_empty() || password.chars().any(protocol::is_forbidden_control) {
-            return Err(failed(
-                "its first line must be the password, without control characters".into(),
-            ));
-        }
-        self.send_password(password)
+        let password = password_from_file(path)?;
+        self.send_password(&password)
     }
 
     /// A stdin line while the server waits for a password.
@@ -371,10 +362,7 @@ impl Session {
     /// Sends the password as it is: the server takes the line after `[AUTH]` verbatim (an
     /// `exit` or a `/...` is a password then). Never shown, never logged.
     fn send_password(&mut self, password: &str) -> Result<(), ClientError> {
-        let mut line = Vec::with_capacity(password.len() + 1);
-        line.extend_from_slice(password.as_bytes());
-        line.push(b'\n');
-        self.write(&line)?;
+        self.write(&password_line(password))?;
         let until = Instant::now() + self.config.password_timeout;
         self.phase = Phase::AwaitReply { until };
         Ok(())
@@ -533,6 +521,34 @@ impl Session {
 /// When the next keepalive is due: `every` after the last bytes sent; never when `every` is zero.
 fn keepalive_due(last_sent: Instant, every: Duration) -> Option<Instant> {
     (!every.is_zero()).then(|| last_sent + every)
+}
+
+/// The password in the first line of the file at `path` (`--password-file`).
+///
+/// # Errors
+/// When the file cannot be read, or its first line is empty or holds a control character.
+pub(super) fn password_from_file(path: &Path) -> Result<String, ClientError> {
+    let failed = |why: String| ClientError::PasswordFile {
+        path: path.to_owned(),
+        why,
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| failed(error.to_string()))?;
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() || password.chars().any(protocol::is_forbidden_control) {
+        return Err(failed(
+            "its first line must be the password, without control characters".into(),
+        ));
+    }
+    Ok(password.to_owned())
+}
+
+/// The line that gives `password`: as it is, then LF. The server takes the line after
+/// `[AUTH]` verbatim, so no escape applies (an `exit` or a `/...` is a password then).
+pub(super) fn password_line(password: &str) -> Vec<u8> {
+    let mut line = Vec::with_capacity(password.len() + 1);
+    line.extend_from_slice(password.as_bytes());
+    line.push(b'\n');
+    line
 }
 
 #[cfg(test)]

@@ -233,6 +233,34 @@ fn the_input_line_asks_for_a_username_before_joining() {
 }
 
 #[test]
+fn the_password_field_shows_nothing_of_what_is_typed() {
+    let now = Instant::now();
+    let mut app = App::new(
+        crate::client::tui::testing::config(Some("alice")),
+        now,
+        crate::client::tui::testing::ten_thirty_seven,
+    );
+    frame(&mut app, ServerFrame::Auth("password for alice".into()));
+    typed(&mut app, "hunter2");
+    // Past the line limit, where a message would say how many bytes it holds.
+    app.on_paste(&"hunter2".repeat(600));
+    let mut terminal = drawn(&app, 80, 24);
+    let screen = rows(terminal.backend().buffer());
+    row_with(&screen, "┌ password (not shown; Enter sends it) ");
+    assert!(
+        !screen.iter().any(|row| row.contains("hunter2")),
+        "{screen:#?}"
+    );
+    assert!(
+        !screen.iter().any(|row| row.contains("bytes")),
+        "not even its length: {screen:#?}"
+    );
+    assert_eq!(screen[21].trim_matches(['│', ' ']), "", "{screen:#?}");
+    terminal.backend_mut().assert_cursor_position((1, 21));
+    assert!(screen[23].contains("· type the password ·"), "{screen:#?}");
+}
+
+#[test]
 fn a_long_input_scrolls_sideways_to_keep_the_cursor_in_view() {
     let mut app = joined();
     typed(&mut app, &format!("start {}end", "x".repeat(100)));
