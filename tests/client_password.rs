@@ -95,3 +95,14 @@ fn input_ending_at_the_password_prompt_after_a_refused_name_is_not_joined() {
     assert_eq!(status.code(), Some(1));
     assert_eq!(stderr, "[ERROR] not joined: username 'alice' is taken\n");
 }
+
+#[test]
+fn input_ending_at_the_password_prompt_closes_without_sending_exit_as_a_password() {
+    let mut chat = asked_for_a_password("end_at_password", &[]);
+    chat.peer.send_line(AUTH);
+    chat.client.expect(PASSWORD_PROMPT);
+    chat.client.close_stdin();
+    // `exit` here would be checked as the password, and counted as a wrong one.
+    chat.peer.expect_closed();
+    assert!(chat.client.finish().0.success());
+}

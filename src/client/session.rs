@@ -341,7 +341,10 @@ impl Session {
                 if let Some(why) = self.refused.take() {
                     return Err(ClientError::NotJoined(escaped(&why)));
                 }
-                return self.leave();
+                // Without `exit`: the server takes the line after [AUTH] for the password, and
+                // would count `exit` as a wrong one against this address. Closing the
+                // connection is the goodbye.
+                return Ok(Flow::Done(Ended::Left));
             }
             StdinLine::Refused(why) => {
                 self.error(&why.to_string());

@@ -503,6 +503,20 @@ impl FakePeer {
         self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
     }
 
+    /// Waits, at most `TIMEOUT`, for the client to close the connection; panics if it sent
+    /// anything more first.
+    pub fn expect_closed(&mut self) {
+        let mut rest = Vec::new();
+        self.reader
+            .read_to_end(&mut rest)
+            .expect("the client closes the connection in time");
+        assert!(
+            rest.is_empty(),
+            "the client sent {:?} before it closed",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+
     /// Closes the connection in order (FIN), as a server that exits does.
     pub fn close(&mut self) {
         let _ = self.writer.shutdown(Shutdown::Both);
