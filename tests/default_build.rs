@@ -1,6 +1,6 @@
 //! The default build is the four crates of the design: `cargo build` with no features brings
 //! crossbeam-channel, log, env_logger and getopts, and nothing else. TLS and accounts come only
-//! with their features (`make build-secure`).
+//! with their features (`make build-secure`), and the terminal UI with its own (`make run-tui`).
 
 use std::process::Command;
 

@@ -210,7 +210,8 @@ Everything shown is appended to the chat log as plain text, after the date and t
 with a mark where each session starts and ends (and why).
 When the server asks for a registered name's password ([AUTH]), the next line of input is
 sent as it (it shows as typed: std cannot hide it), or the first line of --password-file; it is
-never shown or written to the chat log.
+never shown or written to the chat log. The end of input there leaves without sending exit,
+which the server would take for the password.
 
 Exit status: 0 after exit or the end of input, and when the server shuts down; 1 when the
 server cannot be reached or the connection is lost, or when the name was refused and input
