@@ -31,10 +31,13 @@
 //! progress line goes to stderr through the same lock.
 //!
 //! Reading order, following the data:
-//! 1. this file: [`Config`], [`run`], which starts the threads and connects them;
+//! 1. this file: [`Config`], [`run`], which connects (`open`, the one way in for both front
+//!    ends: over plain TCP, or with the `tls` feature over TLS: `client/tls.rs`, which trusts a
+//!    certificate as `client/known_servers.rs` remembers it), and starts the threads on the
+//!    connection's halves (`crate::transport`);
 //! 2. `client/stdin.rs`: the stdin thread, stdin -> bounded lines;
-//! 3. `client/session.rs`: the main thread, lines -> the handshake, messages and commands ->
-//!    frames -> socket; `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for
+//! 3. `client/session.rs`: the main thread, lines -> the handshake (a password too, when the
+//!    server asks for one), messages and commands -> frames -> socket; `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for
 //!    (quoted paths, `~`); `client/sending.rs`: -> a checked file to send;
 //! 4. `client/inbound.rs`: the receiver thread, socket -> frames -> lines, files and events;
 //!    `client/render.rs`: frame -> the `Line` a person reads;
@@ -54,6 +57,8 @@ mod config;
 mod error;
 mod file_command;
 mod inbound;
+#[cfg(feature = "tls")]
+mod known_servers;
 mod output;
 mod progress;
 mod render;
@@ -63,6 +68,8 @@ mod sending;
 mod session;
 mod stdin;
 mod style;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "tui")]
 mod tui;
 
@@ -72,7 +79,11 @@ use std::sync::Arc;
 
 pub use config::Config;
 pub use error::ClientError;
+#[cfg(feature = "tls")]
+pub use known_servers::default_path as default_known_servers;
 pub use style::ColorChoice;
+#[cfg(feature = "tls")]
+pub use tls::TlsTrust;
 #[cfg(feature = "tui")]
 pub use tui::run as run_tui;
 
@@ -82,8 +93,13 @@ use render::Line;
 use session::{Ended, Session};
 use stdin::spawn_stdin_reader;
 
+use crate::transport::{Closer, ReadHalf, Transport, WriteHalf};
+
 /// What the client shows while it waits for a username.
 pub const NAME_PROMPT: &str = "Enter your username: ";
+/// What the client shows while it waits for a password (after `[AUTH]`). What is typed shows
+/// (std cannot hide it) but is never written to the chat log.
+pub const PASSWORD_PROMPT: &str = "Password: ";
 /// The command that sends a file: `/file PATH`.
 pub const FILE_COMMAND: &str = "/file";
 
@@ -103,26 +119,28 @@ const THREAD_STACK: usize = 256 * 1024;
 pub fn run(config: Config) -> Result<(), ClientError> {
     // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
     saving::remove_stale_temporaries(&config.downloads);
-    let stream = connect(&config)?;
-    // Opened once connected, so a client that never got in leaves no empty log behind.
+    let Connection {
+        reader,
+        writer,
+        closer,
+        notice,
+    } = open(&config)?;
+    // Opened once connected (and secured: a TLS failure is a failure to connect), so a client
+    // that never got in leaves no empty log behind.
     let output = Arc::new(Output::open(&config)?);
     output.log_mark(&session_start(&config));
-    // Chat lines are small and typed by people: send each at once, not when a packet fills up.
-    stream.set_nodelay(true).map_err(ClientError::Setup)?;
-    // A server that stops reading must not hang the client for ever in the middle of a file.
-    stream
-        .set_write_timeout(Some(config.write_timeout))
-        .map_err(ClientError::Setup)?;
+    if let Some(notice) = notice {
+        output.show(&notice);
+    }
 
     let input = spawn_stdin_reader(config.max_line)?;
-    let (events, receiver) = spawn_receiver(&stream, &config, Arc::clone(&output))?;
-    let writer = stream.try_clone().map_err(ClientError::Setup)?;
+    let (events, receiver) = spawn_receiver(reader, &config, Arc::clone(&output))?;
     let result = Session::new(writer, Arc::clone(&output), config).run(&events, &input);
 
     // However the session ended, end the receiver too: dropping `events` fails a send it may be
     // blocked in, and shutting the socket down wakes its blocking read.
     drop(events);
-    if let Err(error) = stream.shutdown(Shutdown::Both) {
+    if let Err(error) = closer.shutdown(Shutdown::Both) {
         log::debug!("shutting the socket down: {error}"); // the server may have closed it first
     }
     if receiver.join().is_err() {
@@ -153,6 +171,48 @@ fn log_session_end(output: &Output, result: &Result<Ended, ClientError>) {
             output.log_mark(&format!("session end: {error}"));
         }
     }
+}
+
+/// A connection to the server, ready for the chat: its halves, and what the user should be told
+/// about how it is secured.
+struct Connection {
+    reader: ReadHalf,
+    writer: WriteHalf,
+    closer: Closer,
+    /// A line for the user: a server trusted for the first time, or one not checked at all.
+    notice: Option<Line>,
+}
+
+/// Connects to the server of `config` and secures the connection as it asks: the one way in
+/// for both front ends, the line client and the terminal UI.
+fn open(config: &Config) -> Result<Connection, ClientError> {
+    let stream = connect(config)?;
+    // Chat lines are small and typed by people: send each at once, not when a packet fills up.
+    stream.set_nodelay(true).map_err(ClientError::Setup)?;
+    // A server that stops reading must not hang the client for ever in the middle of a file.
+    stream
+        .set_write_timeout(Some(config.write_timeout))
+        .map_err(ClientError::Setup)?;
+    secure(stream, config)
+}
+
+/// Plain TCP, or TLS when the config asks for it (the handshake happens here, before the
+/// threads start). The one place where the two kinds part.
+fn secure(stream: TcpStream, config: &Config) -> Result<Connection, ClientError> {
+    #[cfg(feature = "tls")]
+    if let Some(trust) = &config.tls {
+        return tls::secure(stream, config, trust);
+    }
+    let _ = config;
+    let (reader, writer, closer) = Transport::plain(stream)
+        .split()
+        .map_err(ClientError::Setup)?;
+    Ok(Connection {
+        reader,
+        writer,
+        closer,
+        notice: None,
+    })
 }
 
 /// Tries each address the host resolves to, each attempt bounded by `connect_timeout`.

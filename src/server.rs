@@ -20,6 +20,14 @@
 //! then gives each client its share of the turn as one queue item, so under load each writer
 //! wakes once per turn rather than once per message.
 //!
+//! A connection's socket is behind a [`transport`](crate::transport): the reader holds its read
+//! half, the writer its write half, and the table of open connections a closer, so the same
+//! threads serve plain TCP and (with the `tls` feature) TLS.
+//!
+//! Two optional features add to the handshake, each behind one seam: `tls` (the listener
+//! speaks only TLS: `securing.rs` shakes hands before the greeting) and `accounts` (a
+//! registered name must give its password: `login.rs`).
+//!
 //! Who may connect at all is the access rules' decision (`access.rs`, `--allow` and `--deny`),
 //! taken before a connection counts against any limit.
 //!
@@ -34,15 +42,19 @@
 //! (`console.rs`), which asks the broadcaster like any reader does.
 //!
 //! Reading order, following the data: `config.rs` (every limit), `accept.rs`, `admission.rs`
-//! and `access.rs` (a connection arrives, or is turned away: `turned_away.rs`), `reader.rs` and
-//! `handshake.rs` (bytes to events), `flood.rs`, `receiving.rs`, `file_memory.rs` and
-//! `transfer.rs` (what slows a reader down or stops it), `commands.rs` and `event.rs` (what
-//! readers ask), `broadcaster.rs`, `history.rs` and `turn.rs` (who gets what), `queue.rs` and
-//! `writer.rs` (back out to the socket), `transcript.rs` and `log_budget.rs` (what is written
-//! down), `console.rs`, and `stop.rs` (how it all ends).
+//! and `access.rs` (a connection arrives, or is turned away: `turned_away.rs`), `securing.rs`
+//! (the TLS handshake, with `tls.rs`: the certificate), `reader.rs` and `handshake.rs` (bytes to
+//! events), `login.rs` (a name's password, with `accounts.rs`, `passwords.rs` and
+//! `password_login.rs`), `flood.rs`, `receiving.rs`, `file_memory.rs` and `transfer.rs` (what
+//! slows a reader down or stops it), `commands.rs` and `event.rs` (what readers ask),
+//! `broadcaster.rs`, `history.rs` and `turn.rs` (who gets what), `queue.rs` and `writer.rs` (back
+//! out to the socket), `transcript.rs` and `log_budget.rs` (what is written down), `console.rs`,
+//! and `stop.rs` (how it all ends).
 
 mod accept;
 mod access;
+#[cfg(feature = "accounts")]
+mod accounts;
 mod admission;
 mod broadcaster;
 mod commands;
@@ -54,10 +66,18 @@ mod flood;
 mod handshake;
 mod history;
 mod log_budget;
+mod login;
+#[cfg(feature = "accounts")]
+mod password_login;
+#[cfg(feature = "accounts")]
+mod passwords;
 mod queue;
 mod reader;
 mod receiving;
+mod securing;
 mod stop;
+#[cfg(feature = "tls")]
+mod tls;
 mod transcript;
 mod transfer;
 mod turn;
@@ -70,11 +90,15 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 pub use access::{AccessRules, Cidr, CidrError, Rule};
+#[cfg(feature = "accounts")]
+pub use accounts::{AccountFile, Accounts, AccountsError, add_account};
 pub use config::{Config, FloodLimit, MIN_FLOOD_RATE, ServerError};
 pub use console::{
     CONSOLE_HELP, Console, ConsoleCommand, ConsoleError, ConsoleReply, OnlineUser, show_users,
 };
 pub use stop::Stopper;
+#[cfg(feature = "tls")]
+pub use tls::{TlsError, TlsIdentity};
 
 use admission::OpenConnections;
 use broadcaster::Broadcaster;
@@ -100,6 +124,9 @@ struct Shared {
     file_memory: Arc<FileMemory>,
     /// What the server's log may take, so a flood of clients cannot flood it.
     log_budget: LogBudget,
+    /// Accounts and their bounds' state, when the server has accounts.
+    #[cfg(feature = "accounts")]
+    logins: Option<password_login::Logins>,
 }
 
 impl Shared {
@@ -128,6 +155,8 @@ pub fn start(listener: TcpListener, config: Config) -> Result<ServerHandle, Serv
     let transcript = Transcript::open(config.log.as_ref())?;
     let shared = Arc::new(Shared {
         file_memory: Arc::new(FileMemory::new(config.max_file_memory)),
+        #[cfg(feature = "accounts")]
+        logins: config.accounts.clone().map(password_login::Logins::new),
         config,
         stopping: Stopping::default(),
         connections: OpenConnections::default(),

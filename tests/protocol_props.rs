@@ -157,6 +157,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
             data
         }),
         text(80).prop_map(ServerFrame::Error),
+        text(80).prop_map(ServerFrame::Auth),
     ]
 }
 

@@ -2,9 +2,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::TestClient;
 use common::binaries::{SERVER, ServerProcess};
@@ -283,32 +282,7 @@ fn allow_and_deny_are_tried_in_the_order_given_across_both_options() {
 )]
 #[test]
 fn refused_connection_is_logged_once_with_its_address() {
-    let mut child = Command::new(SERVER)
-        .args(["--port", "0", "--deny", "127.0.0.2"])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chat-server");
-    let mut hosting = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut hosting)
-        .unwrap();
-    let addr = hosting
-        .trim_end()
-        .strip_prefix("Hosting on ")
-        .unwrap_or_else(|| panic!("no 'Hosting on' in {hosting:?}"))
-        .parse()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let server = ServerProcess {
-        child,
-        addr,
-        console: None,
-        output: std::sync::mpsc::channel().1,
-        log: None,
-    };
+    let mut server = ServerProcess::logging(&["--deny", "127.0.0.2"]);
     // The server logs a refusal before it sends it: once the client has read it, it is logged.
     for _ in 0..2 {
         let mut refused = TestClient::connect_from(TWO, server.addr).unwrap();
@@ -316,9 +290,7 @@ fn refused_connection_is_logged_once_with_its_address() {
         refused.expect_closed();
     }
     TestClient::join(server.addr, "alice");
-    drop(server);
-    let mut log = String::new();
-    stderr.read_to_string(&mut log).unwrap();
+    let log = server.stop_and_read_log();
     let about_two: Vec<&str> = log.lines().filter(|l| l.contains("127.0.0.2")).collect();
     assert_eq!(about_two.len(), 2, "one line per refused connection: {log}");
     for line in about_two {

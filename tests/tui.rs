@@ -5,8 +5,9 @@
 //! pastes with `paste-buffer -p` (a bracketed paste), reads the screen with `capture-pane`, and
 //! talks to it from a raw chat/1 client.
 //!
-//! Built and run only with the feature `tui` (`required-features` in Cargo.toml); `make test`
-//! runs it. It needs tmux (`.ci/run` installs it).
+//! Built and run only with the feature `tui` (`required-features` in Cargo.toml); the tests over
+//! TLS and with accounts need the features `tls` and `accounts` too. `make test` runs them all
+//! (its second run has every feature). It needs tmux (`.ci/run` installs it).
 //!
 //! A screen cannot be read when it changes, only looked at: [`Tui::wait_for`] looks every few
 //! milliseconds until the text is there, bounded by `TIMEOUT`.
@@ -376,4 +377,161 @@ fn a_lost_connection_is_said_and_a_key_leaves_with_status_1() {
         "{}",
         tui.screen()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The terminal UI connects as the line client does: over TLS with `--tls` (feature `tls`, the
+// certificate trusted by the same rules), and with a password when the server asks for one
+// (`[AUTH]`, a server with the feature `accounts`).
+
+/// The fingerprint at the end of a TLS server's `Hosting on` line.
+#[cfg(feature = "tls")]
+fn printed_fingerprint(server: &common::binaries::ServerProcess) -> &str {
+    server.hosting.rsplit(' ').next().expect("a fingerprint")
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn over_tls_the_chat_goes_both_ways_and_the_status_line_says_tls() {
+    use common::binaries::{ClientProcess, ServerProcess};
+
+    let server = ServerProcess::start(&["--tls-self-signed"]);
+    let port = server.addr.port().to_string();
+    let args = [
+        "--name",
+        "alice",
+        "--tls",
+        "--known-servers",
+        "known_servers",
+    ];
+    let tui = Tui::start_on("tls", &port, &args);
+    let screen = tui.wait_for(" · alice · connected · TLS ");
+    // Trusted on first use, as by the line client: said on the screen, remembered in the file.
+    assert!(
+        screen.contains(&format!("First TLS connection to {}", server.addr)),
+        "{screen}"
+    );
+    let known = fs::read_to_string(tui.dir.join("known_servers")).unwrap();
+    let fingerprint = printed_fingerprint(&server);
+    assert_eq!(known, format!("{} {fingerprint}\n", server.addr));
+
+    let bob_dir = TestDir::new("tui_tls_bob");
+    let bob_args = ["--port", &port, "--name", "bob", "--tls", "--tls-insecure"];
+    let mut bob = ClientProcess::start(&bob_dir, &bob_args);
+    bob.expect("[INFO] Joined as bob.");
+    tui.wait_for("bob has joined the chat room.");
+    bob.type_line("hi alice");
+    tui.wait_for("bob: hi alice");
+    tui.type_text("hello bob");
+    tui.press(&["Enter"]);
+    bob.expect("alice: hello bob\n");
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn over_tls_a_changed_certificate_is_refused_before_the_screen_is_taken() {
+    use chat::server::TlsIdentity;
+    use common::binaries::ServerProcess;
+
+    let server = ServerProcess::start(&["--tls-self-signed"]);
+    let port = server.addr.port().to_string();
+    let dir = TestDir::new("tui_tls_changed_known");
+    // What an earlier server on this address showed: another certificate's fingerprint.
+    let other = TlsIdentity::self_signed("127.0.0.1").unwrap().fingerprint();
+    let known = dir.join("known_servers");
+    fs::write(&known, format!("{} {other}\n", server.addr)).unwrap();
+    let known = known.display().to_string();
+    let tui = Tui::start_on("tls_changed", &port, &["--tls", "--known-servers", &known]);
+    assert_eq!(tui.exit_status(), 1);
+    let screen = tui.screen();
+    assert!(screen.contains("HAS CHANGED"), "{screen}");
+    assert!(
+        !screen.contains("online ("),
+        "no screen was drawn: {screen}"
+    );
+}
+
+/// A plain-text server (the raw clients of these tests speak no TLS) with alice's account,
+/// whose password is `alice-password`, and wrong passwords answered at once.
+#[cfg(feature = "accounts")]
+fn server_with_alices_account(test: &str) -> (TestServer, TestDir) {
+    use chat::server::{AccountFile, Accounts, add_account};
+
+    let dir = TestDir::new(test);
+    let path = dir.join("accounts");
+    add_account(&path, "alice", "alice-password").unwrap();
+    let mut accounts = Accounts::new(AccountFile::load(&path).unwrap());
+    accounts.allow_plaintext_passwords = true;
+    accounts.wrong_password_delay = Duration::from_millis(1);
+    accounts.max_wrong_password_delay = Duration::from_millis(1);
+    let config = Config {
+        accounts: Some(accounts),
+        ..Config::default()
+    };
+    (start_server(config), dir)
+}
+
+#[cfg(feature = "accounts")]
+#[test]
+fn a_registered_name_types_its_password_in_a_field_that_shows_nothing() {
+    let (server, _accounts) = server_with_alices_account("tui_password_server");
+    let tui = Tui::start("password", &server, &["--name", "alice"]);
+    let screen = tui.wait_for("┌ password (not shown; Enter sends it) ");
+    assert!(screen.contains("[AUTH] password for alice"), "{screen}");
+    assert!(screen.contains("· type the password ·"), "{screen}");
+    tui.type_text("alice-password");
+    tui.press(&["Enter"]);
+    let screen = tui.wait_for("alice (you)");
+    assert!(screen.contains("Joined as alice."), "{screen}");
+    assert!(!screen.contains("alice-password"), "{screen}");
+    tui.press(&["C-c"]);
+    assert_eq!(tui.exit_status(), 0);
+    assert!(!tui.log().contains("alice-password"), "{}", tui.log());
+}
+
+#[cfg(feature = "accounts")]
+#[test]
+fn a_wrong_password_is_said_and_the_name_can_be_given_again() {
+    let (server, _accounts) = server_with_alices_account("tui_wrong_password_server");
+    let tui = Tui::start("wrong_password", &server, &["--name", "alice"]);
+    tui.wait_for("┌ password ");
+    tui.type_text("a guess");
+    tui.press(&["Enter"]);
+    tui.wait_for("[ERROR] wrong password");
+    tui.wait_for("┌ your username ");
+    tui.type_text("alice");
+    tui.press(&["Enter"]);
+    tui.wait_for("┌ password ");
+    tui.type_text("alice-password");
+    tui.press(&["Enter"]);
+    tui.wait_for("alice (you)");
+}
+
+#[cfg(all(feature = "tls", feature = "accounts"))]
+#[test]
+fn over_tls_the_password_file_answers_the_servers_question() {
+    use chat::server::add_account;
+    use common::binaries::ServerProcess;
+
+    let accounts = TestDir::new("tui_secure_accounts");
+    let path = accounts.join("accounts");
+    add_account(&path, "alice", "alice-password").unwrap();
+    let path = path.display().to_string();
+    let server = ServerProcess::start(&["--tls-self-signed", "--accounts", &path]);
+    let port = server.addr.port().to_string();
+    let password = accounts.join("password");
+    fs::write(&password, "alice-password\n").unwrap();
+    let password = password.display().to_string();
+    let args = [
+        "--name",
+        "alice",
+        "--tls",
+        "--tls-insecure",
+        "--password-file",
+        &password,
+    ];
+    let tui = Tui::start_on("secure", &port, &args);
+    let screen = tui.wait_for(" · alice · connected · TLS ");
+    assert!(screen.contains("[AUTH] password for alice"), "{screen}");
+    assert!(screen.contains("(--tls-insecure)"), "{screen}");
 }

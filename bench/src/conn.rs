@@ -1,6 +1,8 @@
 //! One bench client's connection: it joins under a name and hands out the server's lines from
 //! big reads (64 KiB at a time), so that reading costs the bench little next to the server.
 //! Every wait has a deadline; a read waits at most `POLL` before the deadline is checked again.
+//! With `--tls` (feature `tls`), some connections speak TLS: `tls.rs` shakes hands, and the
+//! lines go through the session.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -14,8 +16,24 @@ const WRITE_TIME: Duration = Duration::from_secs(30);
 /// Size of a connection's read buffer; it grows only for a longer line.
 const READ_BUFFER: usize = 64 * 1024;
 
+/// Where a bench client connects: the server's address, and whether it speaks only TLS.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub tls: bool,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let over = if self.tls { " over TLS" } else { "" };
+        write!(f, "{}{over}", self.addr)
+    }
+}
+
 pub struct Conn {
     pub stream: TcpStream,
+    /// What is between the socket and the lines.
+    wire: Wire,
     buf: Vec<u8>,
     /// The unread bytes are `buf[start..end]`.
     start: usize,
@@ -24,8 +42,9 @@ pub struct Conn {
 
 impl Conn {
     /// Connects with a read buffer of `buffer` bytes (many idle clients need small ones).
-    pub fn connect_with(addr: SocketAddr, buffer: usize) -> Result<Conn, String> {
-        let stream = TcpStream::connect_timeout(&addr, CONNECT_TIME)
+    pub fn connect_with(endpoint: Endpoint, buffer: usize) -> Result<Conn, String> {
+        let addr = endpoint.addr;
+        let mut stream = TcpStream::connect_timeout(&addr, CONNECT_TIME)
             .map_err(|e| format!("connect to {addr}: {e}"))?;
         // Small writes must not wait for delayed ACKs, as in the server.
         stream.set_nodelay(true).map_err(|e| e.to_string())?;
@@ -35,8 +54,14 @@ impl Conn {
         stream
             .set_write_timeout(Some(WRITE_TIME))
             .map_err(|e| e.to_string())?;
+        let wire = if endpoint.tls {
+            Wire::secure(&mut stream)?
+        } else {
+            Wire::Plain
+        };
         Ok(Conn {
             stream,
+            wire,
             buf: vec![0; buffer],
             start: 0,
             end: 0,
@@ -45,13 +70,13 @@ impl Conn {
 
     /// Connects and joins as `name`: sends the name and waits for `[WELCOME]`. Lines after it
     /// (`[USERS]`, `[JOIN]`s) stay buffered for the caller.
-    pub fn join(addr: SocketAddr, name: &str, deadline: Instant) -> Result<Conn, String> {
+    pub fn join(addr: Endpoint, name: &str, deadline: Instant) -> Result<Conn, String> {
         Conn::join_with(addr, name, deadline, READ_BUFFER)
     }
 
     /// As `join`, with a read buffer of `buffer` bytes.
     pub fn join_with(
-        addr: SocketAddr,
+        addr: Endpoint,
         name: &str,
         deadline: Instant,
         buffer: usize,
@@ -71,8 +96,8 @@ impl Conn {
     }
 
     pub fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.stream
-            .write_all(bytes)
+        self.wire
+            .write_all(&mut self.stream, bytes)
             .map_err(|e| format!("write: {e}"))
     }
 
@@ -99,7 +124,7 @@ impl Conn {
                 self.buf.resize(self.buf.len() * 2, 0);
             }
         }
-        match self.stream.read(&mut self.buf[self.end..]) {
+        match self.wire.read(&mut self.stream, &mut self.buf[self.end..]) {
             Ok(0) => Err("the server closed the connection".into()),
             Ok(n) => {
                 self.end += n;
@@ -140,7 +165,7 @@ impl Conn {
         self.start += buffered;
         let mut done = buffered;
         while done < out.len() {
-            match self.stream.read(&mut out[done..]) {
+            match self.wire.read(&mut self.stream, &mut out[done..]) {
                 Ok(0) => return Err("the server closed the connection".into()),
                 Ok(n) => done += n,
                 Err(e) if is_no_data(&e) => {
@@ -155,8 +180,48 @@ impl Conn {
     }
 }
 
+/// What is between the socket and the chat lines: nothing, or a TLS session.
+enum Wire {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::ClientConnection>),
+}
+
+impl Wire {
+    /// Shakes hands over `stream`.
+    fn secure(stream: &mut TcpStream) -> Result<Wire, String> {
+        #[cfg(feature = "tls")]
+        return crate::tls::handshake(stream).map(Wire::Tls);
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = stream;
+            Err("this chat-bench was built without TLS (--features tls)".into())
+        }
+    }
+
+    fn read(&mut self, stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Wire::Plain => stream.read(buf),
+            #[cfg(feature = "tls")]
+            Wire::Tls(session) => rustls::Stream::new(session.as_mut(), stream).read(buf),
+        }
+    }
+
+    fn write_all(&mut self, stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Wire::Plain => stream.write_all(bytes),
+            #[cfg(feature = "tls")]
+            Wire::Tls(session) => {
+                let mut tls = rustls::Stream::new(session.as_mut(), stream);
+                tls.write_all(bytes)?;
+                tls.flush()
+            }
+        }
+    }
+}
+
 /// A read that found nothing: a timeout, a non-blocking socket with nothing to read, or a signal.
-fn is_no_data(error: &io::Error) -> bool {
+pub fn is_no_data(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted

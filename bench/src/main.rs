@@ -5,6 +5,10 @@
 //! medians against the targets. It exits non-zero when any correctness check fails or anything
 //! times out. See docs/PERFORMANCE.md.
 //!
+//! With `--tls` (feature `tls`, `make bench-tls`) it runs the fanout and file cases twice per
+//! rep, over plain TCP and over TLS, each on a fresh server, and ends with TLS's cost: the
+//! plain median over the TLS median of the same run.
+//!
 //! The bench builds anywhere std does; its readings of CPU time, memory and threads are taken on
 //! Linux only (readings.rs), and print `n/a` elsewhere.
 
@@ -20,6 +24,8 @@ mod latency;
 mod readings;
 mod report;
 mod target;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -81,6 +87,12 @@ fn options() -> Options {
         "N:M,...",
     );
     opts.optopt("", "idle", "idle clients instead of 5000", "K");
+    opts.optflag(
+        "",
+        "tls",
+        "run fanout and file over plain TCP and over TLS, side by side, and print TLS's cost \
+         (needs chat-bench and chat-server built with --features tls: make bench-tls)",
+    );
     opts.optflag("h", "help", "print this help and exit");
     opts
 }
@@ -90,7 +102,12 @@ struct Settings {
     target: Target,
     reps: usize,
     cases: Vec<Case>,
+    /// Run each case over TLS too, next to the plain run.
+    tls: bool,
 }
+
+/// The families `--tls` runs over TLS: the ones that move the most bytes.
+const TLS_FAMILIES: [&str; 2] = ["fanout", "file"];
 
 /// One case at one size.
 enum Case {
@@ -193,8 +210,28 @@ impl Case {
         }
     }
 
+    /// The figure that says how fast the case went (higher is faster), for TLS's cost.
+    fn speed(&self) -> Option<&'static str> {
+        match self {
+            Case::Fanout { .. } => Some("deliveries_per_sec"),
+            Case::File { .. } => Some("mb_s_min"),
+            Case::Latency(_) | Case::Idle { .. } => None,
+        }
+    }
+
     /// The figures in the final table, each with its target when the case runs at the sizes
-    /// that target is set for (docs/PERFORMANCE.md); at other sizes a figure has none.
+    /// that target is set for (docs/PERFORMANCE.md); at other sizes, or over TLS, a figure has
+    /// none.
+    fn rows_over(&self, tls: bool) -> Vec<Row> {
+        let mut rows = self.rows();
+        if tls {
+            for row in &mut rows {
+                row.goal = Goal::None;
+            }
+        }
+        rows
+    }
+
     fn rows(&self) -> Vec<Row> {
         use report::{count, kib, mb_per_s, micros, millions, millis, percent, seconds};
         let row = |key, what, show, goal| Row {
@@ -322,8 +359,22 @@ fn parse(args: &[String]) -> Result<Option<Settings>, String> {
         cases.retain(|case| wanted.contains(&case.family()));
     }
 
+    let tls = matches.opt_present("tls");
+    if tls {
+        if !cfg!(feature = "tls") {
+            return Err("--tls: this chat-bench was built without TLS (make bench-tls)".into());
+        }
+        cases.retain(|case| TLS_FAMILIES.contains(&case.family()));
+        if cases.is_empty() {
+            return Err(format!("--tls runs only {}", TLS_FAMILIES.join(" and ")));
+        }
+    }
+
     let attach = matches.opt_present("host") || matches.opt_present("port");
     let target = if attach {
+        if tls {
+            return Err("--tls starts its servers; it cannot measure a running one".into());
+        }
         if matches.opt_present("server") {
             return Err("--server starts a server; --host/--port measure a running one".into());
         }
@@ -353,6 +404,7 @@ fn parse(args: &[String]) -> Result<Option<Settings>, String> {
         target,
         reps,
         cases,
+        tls,
     }))
 }
 
@@ -417,57 +469,133 @@ fn main() -> ExitCode {
 
     let mut failed = false;
     let mut results = Vec::new();
+    let mut costs = Vec::new();
     let mut run_count = 0;
+    // Over TLS too, each rep runs plain then TLS: both see the same state of the machine.
+    let transports: &[bool] = if settings.tls {
+        &[false, true]
+    } else {
+        &[false]
+    };
     for case in &settings.cases {
-        let (mut reps, mut failures) = (Vec::new(), 0);
+        let mut outcomes: Vec<(Vec<Rep>, usize)> =
+            transports.iter().map(|_| (Vec::new(), 0)).collect();
         for rep in 1..=settings.reps {
-            run_count += 1;
-            let outcome = run_once(case, &settings.target, run_count, fd_limit);
-            let params: Vec<String> = case
-                .params()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let head = format!("case={} {} rep={rep}", case.family(), params.join(" "));
-            let title = format!("{} run {rep}/{}", case.title(), settings.reps);
-            match outcome {
-                Ok(outcome) => {
-                    let fields: Vec<String> = outcome
-                        .fields
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect();
-                    println!("{head} {} checks=ok", fields.join(" "));
-                    println!("  {title}: {}", outcome.human);
-                    reps.push(outcome);
+            for (&tls, (reps, failures)) in transports.iter().zip(&mut outcomes) {
+                if *failures == MAX_FAILURES {
+                    continue;
                 }
-                Err(error) => {
-                    failures += 1;
-                    println!("{head} checks=FAILED");
-                    println!("  {title}: FAILED: {error}");
-                    // Once more tells whether it was a fluke; a case broken for good would
-                    // only break again, after its timeouts.
-                    if failures == MAX_FAILURES {
-                        println!(
-                            "  {}: {MAX_FAILURES} runs failed; no more runs",
-                            case.title()
-                        );
-                        break;
+                run_count += 1;
+                match run_and_print(case, &settings, run_count, fd_limit, tls, rep) {
+                    Some(outcome) => reps.push(outcome),
+                    None => {
+                        *failures += 1;
+                        // Once more tells whether it was a fluke; a case broken for good
+                        // would only break again, after its timeouts.
+                        if *failures == MAX_FAILURES {
+                            println!(
+                                "  {}: {MAX_FAILURES} runs failed; no more runs",
+                                title(case, tls)
+                            );
+                        }
                     }
                 }
             }
         }
-        failed |= failures > 0;
-        results.push((case.title(), case.rows(), reps));
+        for (&tls, (reps, failures)) in transports.iter().zip(outcomes) {
+            failed |= failures > 0;
+            results.push((title(case, tls), case.rows_over(tls), reps));
+        }
+        if settings.tls {
+            costs.push(tls_cost(case, &results[results.len() - 2..]));
+        }
     }
     println!();
     println!("Medians over {} runs per case:", settings.reps);
     report::print_table(&results);
+    if settings.tls {
+        println!();
+        println!("TLS's cost, from the medians of this run (plain / TLS: how many times slower):");
+        for cost in costs {
+            println!("  {cost}");
+        }
+    }
     if failed {
         println!("Some runs FAILED (see above).");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// A case's title, with the transport when it is TLS.
+fn title(case: &Case, tls: bool) -> String {
+    if tls {
+        format!("{} over TLS", case.title())
+    } else {
+        case.title()
+    }
+}
+
+/// Runs a case once and prints its lines; its outcome, or `None` when it failed.
+fn run_and_print(
+    case: &Case,
+    settings: &Settings,
+    run: usize,
+    fd_limit: Option<u64>,
+    tls: bool,
+    rep: usize,
+) -> Option<Rep> {
+    let outcome = run_once(case, &settings.target, run, fd_limit, tls);
+    let mut params: Vec<String> = case
+        .params()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if tls {
+        params.push("transport=tls".into());
+    }
+    let head = format!("case={} {} rep={rep}", case.family(), params.join(" "));
+    let title = format!("{} run {rep}/{}", title(case, tls), settings.reps);
+    match outcome {
+        Ok(outcome) => {
+            let fields: Vec<String> = outcome
+                .fields
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!("{head} {} checks=ok", fields.join(" "));
+            println!("  {title}: {}", outcome.human);
+            Some(outcome)
+        }
+        Err(error) => {
+            println!("{head} checks=FAILED");
+            println!("  {title}: FAILED: {error}");
+            None
+        }
+    }
+}
+
+/// One line on what TLS cost a case: its speed's plain median over its TLS median. `pair` is
+/// the case's plain results, then its TLS results.
+fn tls_cost(case: &Case, pair: &[(String, Vec<Row>, Vec<Rep>)]) -> String {
+    let Some(key) = case.speed() else {
+        return format!("{}: no speed figure", case.title());
+    };
+    let medians: Vec<Option<f64>> = pair
+        .iter()
+        .map(|(_, _, reps)| {
+            let values: Vec<f64> = reps.iter().filter_map(|rep| rep.value(key)).collect();
+            report::median(&values)
+        })
+        .collect();
+    match medians[..] {
+        [Some(plain), Some(tls)] if tls > 0.0 => format!(
+            "{}: {key} {plain:.0} plain, {tls:.0} over TLS: x{:.2}",
+            case.title(),
+            plain / tls
+        ),
+        _ => format!("{}: not measured (failed runs)", case.title()),
+    }
 }
 
 /// One run of a case, on a fresh server when the bench starts them.
@@ -476,8 +604,9 @@ fn run_once(
     target: &Target,
     run: usize,
     fd_limit: Option<u64>,
+    tls: bool,
 ) -> Result<Rep, String> {
-    let mut server = target.start()?;
+    let mut server = target.start(tls)?;
     // Names unique to this run, so that runs against one running server never collide; short,
     // since every message carries its sender's name.
     let tag = match target {

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use crate::conn::Endpoint;
 use crate::readings;
 
 /// How long a started server has to say where it hosts.
@@ -28,25 +29,26 @@ pub enum Target {
 }
 
 impl Target {
-    /// Starts a server for one run, or hands out the running one.
-    pub fn start(&self) -> Result<Running, String> {
+    /// Starts a server for one run (speaking only TLS when `tls`), or hands out the running
+    /// one.
+    pub fn start(&self, tls: bool) -> Result<Running, String> {
         match self {
             Target::Attach { addr } => Ok(Running {
-                addr: *addr,
+                addr: Endpoint { addr: *addr, tls },
                 child: None,
                 warnings: Arc::default(),
             }),
             Target::Spawn {
                 server,
                 max_clients,
-            } => spawn(server, *max_clients),
+            } => spawn(server, *max_clients, tls),
         }
     }
 }
 
 /// A server a run talks to. A started one is killed when this is dropped.
 pub struct Running {
-    pub addr: SocketAddr,
+    pub addr: Endpoint,
     child: Option<Child>,
     /// The last warnings the started server logged (it logs to stderr).
     warnings: Arc<Mutex<Vec<String>>>,
@@ -88,10 +90,12 @@ impl Drop for Running {
 }
 
 /// Starts `server` on a free loopback port and reads the port from its "Hosting on ADDR" line.
-fn spawn(server: &Path, max_clients: usize) -> Result<Running, String> {
+/// With `tls`, the server speaks only TLS, with a certificate it makes at start.
+fn spawn(server: &Path, max_clients: usize, tls: bool) -> Result<Running, String> {
     let mut child = Command::new(server)
         .args(["--host", "127.0.0.1", "--port", "0"])
         .args(["--max-clients", &max_clients.to_string()])
+        .args(if tls { &["--tls-self-signed"][..] } else { &[] })
         // The server's own default log level, whatever this shell says.
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -118,15 +122,20 @@ fn spawn(server: &Path, max_clients: usize) -> Result<Running, String> {
         });
     }
     let mut running = Running {
-        addr: ([127, 0, 0, 1], 0).into(),
+        addr: Endpoint {
+            addr: ([127, 0, 0, 1], 0).into(),
+            tls,
+        },
         child: Some(child),
         warnings,
     };
     let line = hosting
         .recv_timeout(STARTUP)
         .map_err(|_| format!("{} did not say where it hosts", server.display()))?;
-    running.addr = line
+    // Over TLS the line goes on with the certificate's fingerprint.
+    running.addr.addr = line
         .strip_prefix("Hosting on ")
+        .and_then(|rest| rest.split_whitespace().next())
         .and_then(|addr| addr.parse().ok())
         .ok_or_else(|| format!("unexpected first line from the server: {line:?}"))?;
     Ok(running)

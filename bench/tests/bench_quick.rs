@@ -10,6 +10,7 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -48,10 +49,24 @@ fn bench(args: &[&str]) -> (Option<i32>, String) {
     (status.code(), reader.join().unwrap())
 }
 
-/// Builds `chat-server` (debug: speed does not matter here) and returns its path.
+/// The features `chat-server` is built with: TLS too when this bench has it. Every test here
+/// gets the same binary (two builds with other features would replace each other's).
+const SERVER_FEATURES: &[&str] = if cfg!(feature = "tls") {
+    &["--features", "tls"]
+} else {
+    &[]
+};
+
+/// Builds `chat-server` once (debug: speed does not matter here) and returns its path.
 fn server() -> String {
+    static SERVER: OnceLock<String> = OnceLock::new();
+    SERVER.get_or_init(build_server).clone()
+}
+
+fn build_server() -> String {
     let output = Command::new(env!("CARGO"))
         .args(["build", "--package", "chat", "--bin", "chat-server"])
+        .args(SERVER_FEATURES)
         .args(["--manifest-path", ROOT_MANIFEST])
         // One JSON object a line on stdout; the compiler's messages stay on stderr as text.
         .arg("--message-format=json-render-diagnostics")
@@ -81,6 +96,27 @@ fn quick_bench_runs_every_case_and_its_checks_pass() {
             .any(|line| line.starts_with(&format!("case={case} ")) && line.ends_with(" checks=ok"));
         assert!(passed, "no passing run of {case}:\n{stdout}");
     }
+    assert!(!stdout.contains("checks=FAILED"), "{stdout}");
+}
+
+/// With the `tls` feature: the fanout and file cases over TLS next to plain TCP, and the cost.
+#[cfg(feature = "tls")]
+#[test]
+fn quick_bench_over_tls_runs_fanout_and_file_both_ways_and_says_the_cost() {
+    let server = server();
+    let (code, stdout) = bench(&["--quick", "--tls", "--server", &server]);
+    assert_eq!(code, Some(0), "chat-bench failed:\n{stdout}");
+    for case in ["fanout", "file"] {
+        for over in ["", " transport=tls"] {
+            let passed = stdout.lines().any(|line| {
+                line.starts_with(&format!("case={case} "))
+                    && line.contains(&format!("{over} rep=1"))
+                    && line.ends_with(" checks=ok")
+            });
+            assert!(passed, "no passing run of {case}{over}:\n{stdout}");
+        }
+    }
+    assert!(stdout.contains("TLS's cost"), "{stdout}");
     assert!(!stdout.contains("checks=FAILED"), "{stdout}");
 }
 

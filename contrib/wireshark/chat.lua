@@ -25,8 +25,8 @@ local chat = Proto("chat", "chat/1")
 ---------------------------------------------------------------------------------------------------
 -- 1. Fields. `chat.frame` is the kind of frame: name, message, command, exit, file, empty (from a
 -- client); info, welcome, users, history, join, leave, message, pm, notice, file, error (from the
--- server); auth and password, the frames of user accounts, which another issue is adding (see
--- 6.); unknown for a tag this dissector does not know.
+-- server); auth and password, the frames of user accounts (a server built with the feature
+-- accounts; see 6.); unknown for a tag this dissector does not know.
 ---------------------------------------------------------------------------------------------------
 
 local f = {
@@ -111,7 +111,7 @@ end
 local function handshake()
     return {
         expect_name = true,      -- the next client line is a name
-        expect_password = false, -- the next client line is a password (accounts, being added)
+        expect_password = false, -- the next client line is a password (accounts)
         joined = false,          -- [WELCOME] was seen
         user = nil,              -- the client's name: the last one tried, then the welcomed one
     }
@@ -478,7 +478,7 @@ local server_frames = {
         return short(fr.text)
     end,
 
-    -- Being added by another issue: user accounts, whose server asks for a password.
+    -- User accounts (the feature accounts): the server asks a registered name for its password.
     auth    = function(fr) -- [AUTH]:password for <name>
         local rest = fr:rest()
         fr:add(f.text, rest)
@@ -544,7 +544,7 @@ local client_frames = {
         return fr:file(fr:part(8, 7 + #fr.frame.fields), fr.user)
     end,
 
-    -- Being added by another issue: user accounts, the password that answers [AUTH].
+    -- User accounts (the feature accounts): the password that answers [AUTH].
     password = function(fr)
         fr:add_user()
         fr:add(f.text, fr:part(1))
@@ -552,12 +552,14 @@ local client_frames = {
     end,
 }
 
--- The kind of a client line; names and passwords depend on the handshake (3.).
+-- The kind of a client line; names and passwords depend on the handshake (3.). The line after
+-- [AUTH] is the password whatever it holds, as the server takes it: `exit`, an empty line, even
+-- `[FILE]:...` (read as a file header, it would put the rest of the stream out of step).
 local function client_kind(text, state)
+    if state.expect_password then return "password" end
     if starts(text, "[FILE]:") then return "file" end
     if text == "" then return "empty" end
     if text == "exit" then return "exit" end
-    if state.expect_password then return "password" end
     if state.expect_name then return "name" end
     if starts(text, "/") and not starts(text, "//") then return "command" end
     return "message"

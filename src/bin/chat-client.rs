@@ -48,6 +48,8 @@ fn main() -> ExitCode {
         Command::Help => print!("{}", usage(&options)),
         Command::Version => println!("chat-client {}", env!("CARGO_PKG_VERSION")),
         Command::Run(config) => {
+            #[cfg(feature = "tls")]
+            tls::warn(&config);
             if let Err(error) = client::run(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
@@ -55,6 +57,9 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "tui")]
         Command::RunTui(config) => {
+            // Before the screen is taken, so it stays on the terminal the UI gives back.
+            #[cfg(feature = "tls")]
+            tls::warn(&config);
             if let Err(error) = client::run_tui(*config) {
                 eprintln!("[ERROR] {error}");
                 return ExitCode::FAILURE;
@@ -146,6 +151,16 @@ fn options() -> Options {
             ),
             "SECS",
         )
+        .optopt(
+            "",
+            "password-file",
+            "when the server asks for the name's password, give the first line of FILE \
+             (default: ask on stdin, where it shows as it is typed; never in the chat log)",
+            "FILE",
+        );
+    #[cfg(feature = "tls")]
+    tls::add_options(&mut options);
+    options
         .optflag("h", "help", "print this help and exit")
         .optflag("V", "version", "print the version and exit");
     #[cfg(feature = "tui")]
@@ -155,7 +170,8 @@ fn options() -> Options {
         "the terminal UI: the conversation, who is online, a bar for each file on its way \
          and an edited input line on one screen; PageUp/PageDown scroll, Tab completes, Ctrl-C \
          leaves. Stdin and stdout must be a terminal; times are always shown, and the chat log \
-         is the same as without it",
+         is the same as without it. It connects as without it (--tls too), and a password the \
+         server asks for is typed in a field that shows nothing (or --password-file)",
     );
     options
 }
@@ -192,6 +208,10 @@ says where, the size and the sender); at start the client removes the temporarie
 (on Linux; elsewhere once they are a day old).
 Everything shown is appended to the chat log as plain text, after the date and time in UTC,
 with a mark where each session starts and ends (and why).
+When the server asks for a registered name's password ([AUTH]), the next line of input is
+sent as it (it shows as typed: std cannot hide it), or the first line of --password-file; it is
+never shown or written to the chat log. The end of input there leaves without sending exit,
+which the server would take for the password.
 
 Exit status: 0 after exit or the end of input, and when the server shuts down; 1 when the
 server cannot be reached or the connection is lost, or when the name was refused and input
@@ -264,9 +284,91 @@ fn parse(options: &Options, args: impl Iterator<Item = OsString>) -> Result<Comm
     if let Some(text) = matches.opt_str("keepalive") {
         config.keepalive = Duration::from_secs(number("keepalive", &text, KEEPALIVE_RANGE)?);
     }
+    config.password_file = matches.opt_str("password-file").map(PathBuf::from);
+    #[cfg(feature = "tls")]
+    tls::configure(&matches, &mut config)?;
     #[cfg(feature = "tui")]
     if matches.opt_present("tui") {
         return Ok(Command::RunTui(Box::new(config)));
     }
     Ok(Command::Run(Box::new(config)))
+}
+
+/// The TLS options (feature `tls`): `--tls`, and how to trust the server's certificate.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::path::PathBuf;
+
+    use chat::client::{Config, TlsTrust, default_known_servers};
+    use getopts::{Matches, Options};
+
+    pub fn add_options(options: &mut Options) {
+        let known = default_known_servers().map_or_else(
+            || "none: give one".to_owned(),
+            |path| path.display().to_string(),
+        );
+        options
+            .optflag(
+                "",
+                "tls",
+                "connect with TLS; without --ca, trust the server's certificate on first use \
+                 and refuse it if it ever changes",
+            )
+            .optopt(
+                "",
+                "ca",
+                "with --tls: trust the server's certificate only if a CA in FILE (PEM) signed \
+                 it for the host",
+                "FILE",
+            )
+            .optopt(
+                "",
+                "known-servers",
+                &format!(
+                    "with --tls: where the certificates trusted on first use are remembered \
+                     (default {known})"
+                ),
+                "FILE",
+            )
+            .optflag(
+                "",
+                "tls-insecure",
+                "with --tls: trust any certificate (for labs: anyone in between can read and \
+                 change everything)",
+            );
+    }
+
+    /// Reads the TLS options into `config`; the error is one line for a person.
+    pub fn configure(matches: &Matches, config: &mut Config) -> Result<(), String> {
+        let ca = matches.opt_str("ca").map(PathBuf::from);
+        let known = matches.opt_str("known-servers").map(PathBuf::from);
+        let insecure = matches.opt_present("tls-insecure");
+        if !matches.opt_present("tls") {
+            if ca.is_some() || known.is_some() || insecure {
+                return Err("--ca, --known-servers and --tls-insecure go with --tls".into());
+            }
+            return Ok(());
+        }
+        config.tls = Some(match (ca, known, insecure) {
+            (Some(ca), None, false) => TlsTrust::Ca(ca),
+            (None, Some(known), false) => TlsTrust::FirstUse(known),
+            (None, None, false) => TlsTrust::FirstUse(default_known_servers().ok_or(
+                "no config folder ($XDG_CONFIG_HOME or $HOME) for known_servers: give \
+                 --known-servers FILE",
+            )?),
+            (None, None, true) => TlsTrust::Insecure,
+            _ => return Err("use one of --ca, --known-servers and --tls-insecure".into()),
+        });
+        Ok(())
+    }
+
+    /// Says on every start that `--tls-insecure` checks nothing.
+    pub fn warn(config: &Config) {
+        if config.tls == Some(TlsTrust::Insecure) {
+            eprintln!(
+                "chat-client: WARNING: --tls-insecure: the server's certificate is not checked; \
+                 anyone between you and the server can read and change everything. For labs only."
+            );
+        }
+    }
 }

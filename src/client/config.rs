@@ -53,6 +53,16 @@ pub struct Config {
     /// Put the time, `HH:MM` in UTC, before each line shown (the chat log always has the date
     /// and time to the second).
     pub timestamps: bool,
+    /// A file whose first line is the password to give when the server asks for one
+    /// (`[AUTH]`); `None`: ask on stdin.
+    pub password_file: Option<PathBuf>,
+    /// How long to wait for the server to accept or refuse a password: a server answers a
+    /// wrong one only after a delay that grows up to a minute.
+    pub password_timeout: Duration,
+    /// TLS, and which server certificates to trust; `None` (the default): plain TCP. The
+    /// handshake must be over within `connect_timeout`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsTrust>,
 }
 
 impl Default for Config {
@@ -75,6 +85,10 @@ impl Default for Config {
             keepalive: Duration::from_secs(60),
             color: ColorChoice::Auto,
             timestamps: false,
+            password_file: None,
+            password_timeout: Duration::from_secs(75),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }

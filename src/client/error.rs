@@ -26,6 +26,22 @@ pub enum ClientError {
     ConnectionLost,
     /// The server sent bytes that put the stream out of step, so the client closed it.
     Protocol(FrameError),
+    /// The TLS handshake failed: the certificate is not trusted, or the server refused us.
+    Tls { address: String, why: String },
+    /// TLS was asked for, and the server answered in plain text.
+    NotTls { address: String },
+    /// The server shows another certificate than the one `known_servers` remembers for it.
+    FingerprintChanged {
+        address: String,
+        file: PathBuf,
+        line: usize,
+        remembered: String,
+        presented: String,
+    },
+    /// The `known_servers` file cannot be read, written, or has a bad line for the server.
+    KnownServers { path: PathBuf, why: String },
+    /// The password file cannot be read, or its first line cannot be a password.
+    PasswordFile { path: PathBuf, why: String },
 }
 
 impl fmt::Display for ClientError {
@@ -47,6 +63,35 @@ impl fmt::Display for ClientError {
             ClientError::NotJoined(why) => write!(f, "not joined: {why}"),
             ClientError::ConnectionLost => write!(f, "connection lost"),
             ClientError::Protocol(error) => write!(f, "the server broke the protocol: {error}"),
+            ClientError::Tls { address, why } => {
+                write!(f, "cannot connect to {address} over TLS: {why}")
+            }
+            ClientError::NotTls { address } => write!(
+                f,
+                "{address} does not speak TLS: it answered in plain text (a server without \
+                 TLS? then leave out --tls)"
+            ),
+            ClientError::FingerprintChanged {
+                address,
+                file,
+                line,
+                remembered,
+                presented,
+            } => write!(
+                f,
+                "THE CERTIFICATE OF {address} HAS CHANGED. Someone may be in the middle, \
+                 reading everything; or the server has a new certificate.\n  \
+                 remembered: {remembered}\n  presented:  {presented}\n\
+                 Nothing was sent. If the change is known to be right, remove line {line} of \
+                 {} and connect again.",
+                file.display()
+            ),
+            ClientError::KnownServers { path, why } => {
+                write!(f, "known servers file {}: {why}", path.display())
+            }
+            ClientError::PasswordFile { path, why } => {
+                write!(f, "password file {}: {why}", path.display())
+            }
         }
     }
 }
@@ -58,7 +103,14 @@ impl std::error::Error for ClientError {
             | ClientError::Log { source, .. }
             | ClientError::Setup(source) => Some(source),
             ClientError::Protocol(error) => Some(error),
-            ClientError::NoReply | ClientError::NotJoined(_) | ClientError::ConnectionLost => None,
+            ClientError::NoReply
+            | ClientError::NotJoined(_)
+            | ClientError::ConnectionLost
+            | ClientError::Tls { .. }
+            | ClientError::NotTls { .. }
+            | ClientError::FingerprintChanged { .. }
+            | ClientError::KnownServers { .. }
+            | ClientError::PasswordFile { .. } => None,
         }
     }
 }

@@ -1,12 +1,11 @@
 //! The receiver thread, the inbound data path: socket bytes -> [`ServerFrameDecoder`] -> frames
 //! -> lines on the [`Output`] (through [`render`]), files in the downloads folder (through
-//! [`save_file`]), and the few events the main thread needs: the handshake (greeted, welcomed,
-//! refused), the answer to the `/files on` it sends after the welcome (which is not shown), and
+//! [`save_file`]), and the few events the main thread needs: the handshake (greeted, a password
+//! asked for, welcomed, refused), the answer to the `/files on` it sends after the welcome (which is not shown), and
 //! the connection closing (after the server's shutdown notice, or not). It ends when the socket
 //! closes.
 
-use std::io::{self, Read};
-use std::net::TcpStream;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -20,6 +19,7 @@ use super::render::{Line, render};
 use super::saving::{save_file, saved_path};
 use super::{ClientError, Config, THREAD_STACK};
 use crate::protocol::{FrameError, SHUTTING_DOWN, ServerFrame, ServerFrameDecoder};
+use crate::transport::ReadHalf;
 
 /// Handshake events waiting for the main thread; there are only a few per connection.
 const EVENT_QUEUE: usize = 16;
@@ -38,6 +38,8 @@ pub(super) enum Event {
     /// An `[ERROR]` frame before the welcome, and its text: the name was refused, or the
     /// server is about to close the connection (the close follows at once then).
     Refused(String),
+    /// `[AUTH]`: the name is registered; the server waits for its password.
+    PasswordAsked,
     /// The connection ended; the receiver thread ends right after sending this.
     Closed(Closed),
 }
@@ -71,7 +73,7 @@ impl From<Closed> for ClientError {
 
 /// The receiver thread's state: socket bytes -> frames -> lines, files and events.
 struct Incoming {
-    stream: TcpStream,
+    stream: ReadHalf,
     decoder: ServerFrameDecoder,
     output: Arc<Output>,
     downloads: PathBuf,
@@ -90,16 +92,16 @@ struct Incoming {
     announced: bool,
 }
 
-/// Starts the receiver thread on a clone of `stream`. Returns the channel of its events and its
-/// handle, to join once the socket is shut down.
+/// Starts the receiver thread on the reading half of the connection. Returns the channel of its
+/// events and its handle, to join once the socket is shut down.
 pub(super) fn spawn_receiver(
-    stream: &TcpStream,
+    stream: ReadHalf,
     config: &Config,
     output: Arc<Output>,
 ) -> Result<(Receiver<Event>, JoinHandle<()>), ClientError> {
     let (events, main_events) = bounded(EVENT_QUEUE);
     let incoming = Incoming {
-        stream: stream.try_clone().map_err(ClientError::Setup)?,
+        stream,
         decoder: ServerFrameDecoder::new(config.max_received_line, config.max_file_size),
         output,
         downloads: config.downloads.clone(),
@@ -136,6 +138,7 @@ impl Incoming {
             let n = match self.stream.read(&mut buf) {
                 Ok(0) => return Closed::ByServer,
                 Ok(n) => n,
+                // TLS: a part of a record came, no plaintext yet.
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Closed::Failed(error),
             };
@@ -210,6 +213,7 @@ impl Incoming {
             // The close follows, and says the rest.
             ServerFrame::Error(_) if self.shutting_down => {}
             ServerFrame::Error(text) => self.tell(Event::Refused(text)),
+            ServerFrame::Auth(_) => self.tell(Event::PasswordAsked),
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;

@@ -65,6 +65,12 @@ impl Line {
         Line::new(Kind::Error, "[ERROR] ", "", text.to_owned())
     }
 
+    /// `[WARNING] <text>`: something the user must know is unsafe; red, as an error.
+    #[cfg(feature = "tls")]
+    pub(super) fn warning(text: &str) -> Line {
+        Line::new(Kind::Error, "[WARNING] ", "", text.to_owned())
+    }
+
     /// `[Notification] <text>`.
     pub(super) fn notification(text: &str) -> Line {
         Line::new(Kind::Notification, "[Notification] ", "", text.to_owned())
@@ -150,6 +156,7 @@ pub(super) fn render(frame: &ServerFrame) -> Option<Line> {
             Line::info("The server is shutting down.")
         }
         ServerFrame::Error(text) => Line::error(text),
+        ServerFrame::Auth(text) => Line::new(Kind::Info, "[AUTH] ", "", text.clone()),
         ServerFrame::File { .. } => return None,
     })
 }
@@ -190,6 +197,10 @@ mod tests {
             (
                 ServerFrame::Error("server is shutting down".into()),
                 "[INFO] The server is shutting down.",
+            ),
+            (
+                ServerFrame::Auth("password for alice".into()),
+                "[AUTH] password for alice",
             ),
         ];
         for (frame, line) in cases {

@@ -1,7 +1,7 @@
 //! The main thread's state machine, the middle of the outbound data path: it waits on stdin lines,
-//! the receiver's events and a deadline, walks the handshake (greeting -> name -> welcome ->
-//! `/files on` and its answer), then turns stdin lines into [`ClientFrame`]s, and is the only one
-//! that writes to the socket.
+//! the receiver's events and a deadline, walks the handshake (greeting -> name -> (a password,
+//! when the server asks for one with `[AUTH]`) -> welcome -> `/files on` and its answer), then
+//! turns stdin lines into [`ClientFrame`]s, and is the only one that writes to the socket.
 //!
 //! Once joined, a line is the client's own command (`/file PATH [as NAME]`, `exit`), a command for
 //! the server (`/users`, `/msg NAME TEXT`, `/help`, any other `/word`: sent as typed, and the
@@ -13,8 +13,7 @@
 //! `[ERROR]` before the welcome is taken for a refused name only if the connection stays open.
 
 use std::fmt;
-use std::io::Write;
-use std::net::TcpStream;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,8 +27,9 @@ use super::render::{Line, client_help};
 use super::safe_text::escaped;
 use super::sending::prepare_file;
 use super::stdin::StdinLine;
-use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT};
+use super::{ClientError, Config, FILE_COMMAND, NAME_PROMPT, PASSWORD_PROMPT};
 use crate::protocol::{self, COMMAND_PREFIX, ClientFrame, Command, EXIT_COMMAND, FILE_TAG};
+use crate::transport::WriteHalf;
 
 /// A file is written to the socket in pieces this big, so its progress line can follow it.
 const SEND_PIECE: usize = 64 * 1024;
@@ -42,6 +42,8 @@ enum Phase {
     Greeting { until: Instant },
     /// The prompt is shown; the next stdin line is the name.
     AskName,
+    /// The server asked for the name's password (`[AUTH]`); the next stdin line is it.
+    AskPassword,
     /// The name was sent. Stdin is not read until the answer, so a line typed ahead is neither
     /// taken as a second name nor sent as a message before the user has joined.
     AwaitReply { until: Instant },
@@ -65,7 +67,7 @@ impl Phase {
     fn reads_stdin(&self) -> bool {
         matches!(
             self,
-            Phase::Greeting { .. } | Phase::AskName | Phase::Joined
+            Phase::Greeting { .. } | Phase::AskName | Phase::AskPassword | Phase::Joined
         )
     }
 
@@ -76,7 +78,7 @@ impl Phase {
             | Phase::Refused { until, .. }
             | Phase::Joining { until }
             | Phase::Leaving { until } => Some(*until),
-            Phase::AskName | Phase::Joined => None,
+            Phase::AskName | Phase::AskPassword | Phase::Joined => None,
         }
     }
 }
@@ -115,7 +117,7 @@ enum Happened {
 
 /// The main thread's state; it alone writes to the socket.
 pub(super) struct Session {
-    writer: TcpStream,
+    writer: WriteHalf,
     output: Arc<Output>,
     config: Config,
     phase: Phase,
@@ -127,7 +129,7 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub(super) fn new(writer: TcpStream, output: Arc<Output>, config: Config) -> Session {
+    pub(super) fn new(writer: WriteHalf, output: Arc<Output>, config: Config) -> Session {
         let until = Instant::now() + config.greeting_wait;
         Session {
             writer,
@@ -203,6 +205,10 @@ impl Session {
                 self.phase = Phase::Refused { until, why };
             }
             (
+                Event::PasswordAsked,
+                Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. },
+            ) => self.give_password()?,
+            (
                 Event::Welcomed,
                 Phase::Greeting { .. }
                 | Phase::AskName
@@ -253,7 +259,7 @@ impl Session {
                 // Nothing was sent for a while: an empty line keeps the idle timeout away.
                 self.send(&ClientFrame::Empty)?;
             }
-            Phase::AskName => {}
+            Phase::AskName | Phase::AskPassword => {}
         }
         Ok(Flow::Continue)
     }
@@ -261,6 +267,7 @@ impl Session {
     fn on_input(&mut self, line: StdinLine) -> Result<Flow, ClientError> {
         match self.phase {
             Phase::Joined => self.on_command(line),
+            Phase::AskPassword => self.on_password(line),
             _ => self.on_name(line),
         }
     }
@@ -308,6 +315,58 @@ impl Session {
         }
         self.send(&ClientFrame::Text(name.to_owned()))?;
         let until = Instant::now() + self.config.handshake_timeout;
+        self.phase = Phase::AwaitReply { until };
+        Ok(())
+    }
+
+    /// The server asked for the password: from the password file, or typed.
+    fn give_password(&mut self) -> Result<(), ClientError> {
+        let Some(path) = &self.config.password_file else {
+            self.output.prompt(PASSWORD_PROMPT);
+            self.phase = Phase::AskPassword;
+            return Ok(());
+        };
+        let password = password_from_file(path)?;
+        self.send_password(&password)
+    }
+
+    /// A stdin line while the server waits for a password.
+    fn on_password(&mut self, line: StdinLine) -> Result<Flow, ClientError> {
+        self.output.answered();
+        let password = match line {
+            StdinLine::End => {
+                self.output.close_prompt();
+                // As at the name's prompt: a name refused before, and no other accepted, is a
+                // failure; else the user chose to leave.
+                if let Some(why) = self.refused.take() {
+                    return Err(ClientError::NotJoined(escaped(&why)));
+                }
+                // Without `exit`: the server takes the line after [AUTH] for the password, and
+                // would count `exit` as a wrong one against this address. Closing the
+                // connection is the goodbye.
+                return Ok(Flow::Done(Ended::Left));
+            }
+            StdinLine::Refused(why) => {
+                self.error(&why.to_string());
+                self.output.prompt(PASSWORD_PROMPT);
+                return Ok(Flow::Continue);
+            }
+            StdinLine::Text(password) => password,
+        };
+        if password.chars().any(protocol::is_forbidden_control) {
+            self.error("a password cannot hold control characters; type it again");
+            self.output.prompt(PASSWORD_PROMPT);
+            return Ok(Flow::Continue);
+        }
+        self.send_password(&password)?;
+        Ok(Flow::Continue)
+    }
+
+    /// Sends the password as it is: the server takes the line after `[AUTH]` verbatim (an
+    /// `exit` or a `/...` is a password then). Never shown, never logged.
+    fn send_password(&mut self, password: &str) -> Result<(), ClientError> {
+        self.write(&password_line(password))?;
+        let until = Instant::now() + self.config.password_timeout;
         self.phase = Phase::AwaitReply { until };
         Ok(())
     }
@@ -465,6 +524,34 @@ impl Session {
 /// When the next keepalive is due: `every` after the last bytes sent; never when `every` is zero.
 fn keepalive_due(last_sent: Instant, every: Duration) -> Option<Instant> {
     (!every.is_zero()).then(|| last_sent + every)
+}
+
+/// The password in the first line of the file at `path` (`--password-file`).
+///
+/// # Errors
+/// When the file cannot be read, or its first line is empty or holds a control character.
+pub(super) fn password_from_file(path: &Path) -> Result<String, ClientError> {
+    let failed = |why: String| ClientError::PasswordFile {
+        path: path.to_owned(),
+        why,
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| failed(error.to_string()))?;
+    let password = text.lines().next().unwrap_or_default();
+    if password.is_empty() || password.chars().any(protocol::is_forbidden_control) {
+        return Err(failed(
+            "its first line must be the password, without control characters".into(),
+        ));
+    }
+    Ok(password.to_owned())
+}
+
+/// The line that gives `password`: as it is, then LF. The server takes the line after
+/// `[AUTH]` verbatim, so no escape applies (an `exit` or a `/...` is a password then).
+pub(super) fn password_line(password: &str) -> Vec<u8> {
+    let mut line = Vec::with_capacity(password.len() + 1);
+    line.extend_from_slice(password.as_bytes());
+    line.push(b'\n');
+    line
 }
 
 #[cfg(test)]

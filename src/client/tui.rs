@@ -13,8 +13,11 @@
 //!  socket <--writer thread (net.rs)----'
 //! ```
 //!
-//! It is the line client's front end swapped, not a second client: the frames are decoded by
-//! the same [`ServerFrameDecoder`](crate::protocol::ServerFrameDecoder), each becomes the same
+//! It is the line client's front end swapped, not a second client: it connects the same way
+//! (`open` in `client.rs`: plain TCP, or TLS with `--tls`, the certificate trusted by the same
+//! rules, the handshake over before the screen is taken), its socket threads read and write the
+//! connection's halves (`crate::transport`), the frames are decoded by the same
+//! [`ServerFrameDecoder`](crate::protocol::ServerFrameDecoder), each becomes the same
 //! [`Line`](super::render::Line) (`render.rs`), made safe by the same
 //! [`safe`](super::safe_text::safe) before it is styled, in the same colours (`style.rs`);
 //! files are checked, sent and saved by the same `sending.rs` and `saving.rs`, and the chat log
@@ -48,7 +51,7 @@ use std::time::Instant;
 
 use super::output::Output;
 use super::style::use_colours;
-use super::{ClientError, Config, clock, connect, log_session_end, saving, session_start};
+use super::{ClientError, Config, Connection, clock, log_session_end, open, saving, session_start};
 use app::App;
 use event_loop::Channels;
 use screen::Screen;
@@ -68,18 +71,21 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     }
     // Before anything can arrive: the temporaries of this run must not be taken for stale ones.
     saving::remove_stale_temporaries(&config.downloads);
-    let stream = connect(&config)?;
+    // The line client's way in: TLS when asked, trusted by the same rules, the handshake over
+    // before the screen is taken (a refused certificate is an error printed as it would be).
+    let Connection {
+        reader,
+        writer,
+        closer,
+        notice,
+    } = open(&config)?;
+    let transport = if reader.is_tls() { "TLS" } else { "plain TCP" };
     // Only its chat log is used: the screen is the app's.
     let output = Output::open(&config)?;
     output.log_mark(&session_start(&config));
-    stream.set_nodelay(true).map_err(ClientError::Setup)?;
-    stream
-        .set_write_timeout(Some(config.write_timeout))
-        .map_err(ClientError::Setup)?;
 
-    let clone = || stream.try_clone().map_err(ClientError::Setup);
-    let (inbound, receiver) = net::spawn_receiver(clone()?, &config)?;
-    let writer = net::spawn_writer(clone()?)?;
+    let (inbound, receiver) = net::spawn_receiver(reader, &config)?;
+    let writer = net::spawn_writer(writer)?;
     let channels = Channels {
         keys: event_loop::spawn_keys()?,
         inbound,
@@ -90,6 +96,10 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     let colours = use_colours(config.color, true, no_color);
     let mut app = App::new(config, Instant::now(), clock::now);
     app.colours = colours;
+    app.transport = transport;
+    if let Some(notice) = notice {
+        app.notice(notice);
+    }
     let result = match Screen::enter() {
         Ok(mut screen) => event_loop::run(&mut app, &mut screen, &channels, &output),
         Err(error) => Err(ClientError::Setup(error)),
@@ -98,7 +108,7 @@ pub fn run(config: Config) -> Result<(), ClientError> {
     // However it ended, end both socket threads: the writer once its queue is dropped (or its
     // write fails when the socket is shut down), the receiver when its read is woken.
     drop(channels);
-    if let Err(error) = stream.shutdown(Shutdown::Both) {
+    if let Err(error) = closer.shutdown(Shutdown::Both) {
         log::debug!("shutting the socket down: {error}"); // the server may have closed it first
     }
     for (thread, handle) in [("receiver", receiver), ("writer", writer.handle)] {

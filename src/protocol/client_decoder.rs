@@ -33,6 +33,8 @@ pub struct ClientFrameDecoder {
     files_allowed: bool,
     /// Bytes of refused text-form files skipped since the last `take_discarded`.
     discarded_lines: u64,
+    /// The next line is handed out as it is, as `Text` (a password after `[AUTH]`).
+    verbatim: bool,
 }
 
 /// How far ahead of what it holds a text-form file is reserved, beyond one more line: a reader
@@ -49,7 +51,16 @@ impl ClientFrameDecoder {
             text_file: None,
             files_allowed: true,
             discarded_lines: 0,
+            verbatim: false,
         }
+    }
+
+    /// Hands out the next line as it is, as [`ClientFrame::Text`]: no command, no `exit`, no
+    /// file header, an empty line too (the server reads a password this way). The line rules
+    /// still hold: a line too long, not UTF-8 or with a control character is refused as ever.
+    /// Only the next line: the one after it is read as usual.
+    pub fn take_next_line_verbatim(&mut self) {
+        self.verbatim = true;
     }
 
     /// While `allowed` is false, every file frame is refused with
@@ -139,6 +150,10 @@ impl ClientFrameDecoder {
                         _ => None, // a refused file, skipped whole
                     }
                 }
+                Ok(Unit::Line(text)) if std::mem::take(&mut self.verbatim) => {
+                    Some(check_text(&text).map(|()| ClientFrame::Text(text)))
+                }
+                Err(error) if std::mem::take(&mut self.verbatim) => Some(Err(error)),
                 Ok(Unit::Line(text)) if self.text_file.is_some() => self.text_file_line(Ok(text)),
                 Err(error) if self.text_file.is_some() => self.text_file_line(Err(error)),
                 Ok(Unit::Line(text)) => self.frame_from_line(text),
@@ -431,6 +446,36 @@ mod tests {
         decoder.feed(b"second\n");
         assert_eq!(decoder.next_frame(), None);
         assert_eq!(decoder.file_in_progress(), Some(18 + ahead));
+    }
+
+    #[test]
+    fn a_verbatim_line_is_text_whatever_it_says_and_only_that_line() {
+        for line in ["exit", "/users", "//x", "", "[FILE]:a:1", " spaced "] {
+            let mut decoder = ClientFrameDecoder::new(100, 100);
+            decoder.take_next_line_verbatim();
+            decoder.feed(format!("{line}\nexit\n").as_bytes());
+            assert_eq!(
+                decoder.next_frame(),
+                Some(Ok(ClientFrame::Text(line.into())))
+            );
+            assert_eq!(decoder.next_frame(), Some(Ok(ClientFrame::Exit)), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_verbatim_line_keeps_the_rules_of_a_line() {
+        let mut decoder = ClientFrameDecoder::new(4, 100);
+        decoder.take_next_line_verbatim();
+        decoder.feed(b"toolong\na\x1bb\n");
+        assert_eq!(
+            decoder.next_frame(),
+            Some(Err(FrameError::LineTooLong { limit: 4 }))
+        );
+        decoder.take_next_line_verbatim();
+        assert_eq!(
+            decoder.next_frame(),
+            Some(Err(FrameError::ControlCharacter))
+        );
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum ServerFrame {
     },
     /// `[ERROR]:<text>`: the last frame was refused, or why the connection is being closed.
     Error(String),
+    /// `[AUTH]:<text>`: the name is registered: the next line must be its password. The text,
+    /// for people, says for which name (`password for alice`).
+    Auth(String),
 }
 
 impl ClientFrame {
@@ -93,6 +96,7 @@ impl ServerFrame {
                 file_frame(file_header(from, name, data.len()), data)
             }
             ServerFrame::Error(text) => line(&format!("[ERROR]:{text}")),
+            ServerFrame::Auth(text) => line(&format!("[AUTH]:{text}")),
         }
     }
 }
@@ -191,6 +195,10 @@ mod tests {
                 "[NOTICE]:back in 5 minutes\n",
             ),
             (ServerFrame::Join("bob".into()), "[JOIN]:bob\n"),
+            (
+                ServerFrame::Auth("password for bob".into()),
+                "[AUTH]:password for bob\n",
+            ),
             (ServerFrame::Leave("bob".into()), "[LEAVE]:bob\n"),
             (
                 ServerFrame::File {

@@ -129,6 +129,9 @@ fn frame_from_server_line(text: &str) -> Result<ServerFrame, FrameError> {
     if let Some(rest) = text.strip_prefix("[NOTICE]:") {
         return Ok(ServerFrame::Notice(rest.to_owned()));
     }
+    if let Some(rest) = text.strip_prefix("[AUTH]:") {
+        return Ok(ServerFrame::Auth(rest.to_owned()));
+    }
     if let Some(rest) = text.strip_prefix("[PM]:") {
         let (from, text) = rest.split_once(':').ok_or(FrameError::UnknownFrame)?;
         return Ok(ServerFrame::Private {
@@ -249,7 +252,8 @@ mod tests {
     #[test]
     fn private_history_and_notice_frames_decode() {
         let frames = server_frames(
-            b"[PM]:alice:hi: there\n[PM]:alice:\n[HISTORY]:0:bob:a:b\n[NOTICE]:\n[NOTICE]:x: y\n",
+            b"[PM]:alice:hi: there\n[PM]:alice:\n[HISTORY]:0:bob:a:b\n[NOTICE]:\n[NOTICE]:x: y\n\
+              [AUTH]:password for bob\n",
         );
         let expected = vec![
             Ok(ServerFrame::Private {
@@ -267,6 +271,7 @@ mod tests {
             }),
             Ok(ServerFrame::Notice(String::new())),
             Ok(ServerFrame::Notice("x: y".into())),
+            Ok(ServerFrame::Auth("password for bob".into())),
         ];
         assert_eq!(frames, expected);
     }

@@ -1,8 +1,8 @@
 //! Accepting: the acceptor thread takes each new connection, asks admission whether it may
 //! stay, and starts its two threads, a reader and a writer, which share the connection's guard.
 
-use std::io::{self, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io;
+use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -59,23 +59,29 @@ fn open_connection(
     turned_away: Option<&TurnedAway>,
 ) -> io::Result<()> {
     let config = &shared.config;
+    let transport = config.transport(stream)?;
+    let socket = transport.socket();
     // Small frames must not wait for delayed ACKs.
-    stream.set_nodelay(true)?;
+    socket.set_nodelay(true)?;
     // A write waits at most this long, so the writer can judge progress (see `writer.rs`).
-    stream.set_write_timeout(Some(writer::WRITE_SLICE.min(config.write_timeout)))?;
+    socket.set_write_timeout(Some(writer::WRITE_SLICE.min(config.write_timeout)))?;
     let connected_at = Instant::now();
-    let peer = stream.peer_addr()?;
+    let peer = socket.peer_addr()?;
     let ip = peer.ip();
     let limited = shared.limits_apply_to(ip);
-    if let Some(refusal) = shared.connections.admit(id, &stream, ip, limited, config)? {
+    let (stream, mut sink, closer) = transport.split()?;
+    if let Some(refusal) = shared.connections.admit(id, &closer, ip, limited, config)? {
         if shared.log_budget.allow() {
             log::warn!("turned away {ip}: {}", refusal.for_the_log());
         }
-        let mut stream = stream;
-        let _ = stream.write_all(&ServerFrame::Error(refusal.to_string()).encode());
-        let _ = stream.shutdown(Shutdown::Write);
-        if let Some(turned_away) = turned_away {
-            turned_away.hand_over(stream);
+        // The same goodbye as any other connection's: the [ERROR], FIN, then a linger for what
+        // the client still sends, so that a reset does not destroy the [ERROR]. Over TLS the
+        // write half sends nothing before a handshake, and a refused connection gets none: it
+        // is closed without its [ERROR] (a FIN alone), with nothing to linger for.
+        let told = sink.write_all(&ServerFrame::Error(refusal.to_string()).encode());
+        let _ = sink.finish();
+        if let (Ok(()), Some(turned_away)) = (told, turned_away) {
+            turned_away.hand_over(stream.into_socket());
         }
         return Ok(());
     }
@@ -93,7 +99,8 @@ fn open_connection(
     let writer = Writer {
         id,
         peer,
-        stream: stream.try_clone()?,
+        stream: sink,
+        closer,
         inbox,
         reader_done,
         guard: Arc::clone(&guard),

@@ -1,6 +1,6 @@
 //! Who may connect, and the table of open connections.
 //!
-//! Every open connection, joined or not, is in one table: its stream (so a stop can shut every
+//! Every open connection, joined or not, is in one table: its closer (so a stop can shut every
 //! socket) and a count per address. A new connection is admitted only if the access rules allow
 //! its address, and while the table is under `max_clients` and its address under `max_per_ip`;
 //! the decision is [`refusal`], a pure function. The access rules come first, so a connection
@@ -10,11 +10,12 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{ClientId, Config, Shared};
+use crate::transport::Closer;
 
 /// Why a new connection is turned away before its handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub(super) struct OpenConnections {
 
 #[derive(Default)]
 struct Table {
-    streams: HashMap<ClientId, TcpStream>,
+    closers: HashMap<ClientId, Closer>,
     per_ip: HashMap<IpAddr, usize>,
 }
 
@@ -91,28 +92,28 @@ impl OpenConnections {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a connection unless a limit refuses it. The table keeps a clone of `stream`.
+    /// Adds a connection unless a limit refuses it. The table keeps a clone of `closer`.
     pub(super) fn admit(
         &self,
         id: ClientId,
-        stream: &TcpStream,
+        closer: &Closer,
         ip: IpAddr,
         limited: bool,
         config: &Config,
     ) -> std::io::Result<Option<Refusal>> {
         let mut table = self.table();
         let from_ip = table.per_ip.get(&ip).copied().unwrap_or(0);
-        if let Some(refused) = refusal(ip, table.streams.len(), from_ip, limited, config) {
+        if let Some(refused) = refusal(ip, table.closers.len(), from_ip, limited, config) {
             return Ok(Some(refused));
         }
-        table.streams.insert(id, stream.try_clone()?);
+        table.closers.insert(id, closer.try_clone()?);
         *table.per_ip.entry(ip).or_default() += 1;
         Ok(None)
     }
 
     fn remove(&self, id: ClientId, ip: IpAddr) {
         let mut table = self.table();
-        table.streams.remove(&id);
+        table.closers.remove(&id);
         if let Some(count) = table.per_ip.get_mut(&ip) {
             *count -= 1;
             if *count == 0 {
@@ -124,7 +125,7 @@ impl OpenConnections {
     }
 
     pub(super) fn count(&self) -> usize {
-        self.table().streams.len()
+        self.table().closers.len()
     }
 
     /// Waits until at most `n` connections are open, at most `timeout`. True if that happened.
@@ -132,15 +133,15 @@ impl OpenConnections {
         let table = self.table();
         let (table, _) = self
             .closed
-            .wait_timeout_while(table, timeout, |table| table.streams.len() > n)
+            .wait_timeout_while(table, timeout, |table| table.closers.len() > n)
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        table.streams.len() <= n
+        table.closers.len() <= n
     }
 
     /// Shuts every open socket down (`Read` wakes the readers, `Both` the writers too).
     pub(super) fn shutdown_all(&self, how: Shutdown) {
-        for stream in self.table().streams.values() {
-            let _ = stream.shutdown(how);
+        for closer in self.table().closers.values() {
+            let _ = closer.shutdown(how);
         }
     }
 }

@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::io;
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::AccessRules;
 use crate::protocol;
+use crate::transport::Transport;
 
 /// The slowest flood rate the server accepts, in frames a second: one frame every 1000 s.
 pub const MIN_FLOOD_RATE: f64 = 0.001;
@@ -58,6 +60,15 @@ pub struct Config {
     /// Who may connect at all, tried before any other limit; one refused gets `[ERROR]:not
     /// allowed from your address`. No rules (the default): everyone.
     pub access: AccessRules,
+    /// The server's certificate: when set, the listener speaks only TLS, and the TLS handshake
+    /// counts against `handshake_timeout`. None (the default): plain TCP.
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsIdentity>,
+    /// Registered names and their passwords, and how signing in is bounded: a registered name
+    /// must give its password. None (the default): every name is a guest's. Without TLS the
+    /// server refuses to start with accounts unless `allow_plaintext_passwords`.
+    #[cfg(feature = "accounts")]
+    pub accounts: Option<super::Accounts>,
     /// For tests only: a reader that gets this exact message from a joined client panics, to
     /// show that a panicked client thread still leaves the chat consistent.
     #[doc(hidden)]
@@ -101,6 +112,10 @@ impl Default for Config {
             log: None,
             history: 20,
             access: AccessRules::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "accounts")]
+            accounts: None,
             test_panic_on: None,
         }
     }
@@ -138,9 +153,46 @@ impl From<io::Error> for ServerError {
 }
 
 impl Config {
+    /// A new connection's transport: plain TCP, or a TLS session when the server has a
+    /// certificate. The one place where the two kinds part.
+    pub(super) fn transport(&self, socket: TcpStream) -> io::Result<Transport> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return tls.transport(socket);
+        }
+        Ok(Transport::plain(socket))
+    }
+
+    /// True when the listener speaks only TLS.
+    pub fn speaks_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Refuses limits that cannot work together.
     pub(super) fn check(&self) -> Result<(), ServerError> {
         let fail = |why: String| Err(ServerError::Config(why));
+        #[cfg(feature = "accounts")]
+        if let Some(accounts) = &self.accounts {
+            if !self.speaks_tls() && !accounts.allow_plaintext_passwords {
+                return fail(
+                    "accounts without TLS would carry passwords in plain text: serve TLS, or \
+                     allow plain-text passwords (for a lab that shows why)"
+                        .into(),
+                );
+            }
+            if accounts.max_password_checks == 0
+                || accounts.wrong_password_delay > accounts.max_wrong_password_delay
+            {
+                return fail(
+                    "password checks must be at least 1, and the first wrong password's delay \
+                     at most the longest"
+                        .into(),
+                );
+            }
+        }
         if self.max_file_memory < self.max_file_size {
             return fail(format!(
                 "the file memory bound ({} bytes) is smaller than the largest file ({} bytes)",

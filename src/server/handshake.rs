@@ -9,9 +9,8 @@
 //! counts its lines from the first byte, and after `MAX_REFUSED_NAMES` refused names it is
 //! closed, so spamming names costs the server a few cheap answers, not its attention.
 
-use std::time::Instant;
-
 use super::event::{Event, JoinAnswer};
+use super::login::{MAX_WRONG_PASSWORDS, SignIn};
 use super::reader::{Ending, Reader};
 use super::transfer::deadline;
 use crate::protocol::{self, ClientFrame, MAX_USERNAME_LEN};
@@ -22,8 +21,10 @@ pub(super) const MAX_REFUSED_NAMES: u32 = 20;
 impl Reader {
     /// Reads usernames until one is accepted.
     pub(super) fn handshake(&mut self) -> Result<(), Ending> {
-        let deadline = deadline(Instant::now(), self.shared.config.handshake_timeout);
+        // From the connection's start: a TLS handshake (`securing.rs`) counts too.
+        let deadline = deadline(self.connected_at, self.shared.config.handshake_timeout);
         let mut refused_names = 0;
+        let mut wrong_passwords = 0;
         loop {
             let (item, _) = self.read_frame(deadline)?;
             self.pace(1.0, deadline);
@@ -48,13 +49,27 @@ impl Reader {
                     let rule = format!("1-{MAX_USERNAME_LEN} letters, digits, '_', '-' or '.'");
                     format!("username refused: {why}; use {rule}")
                 }
-                Ok(()) => match self.ask_to_join(&name)? {
-                    JoinAnswer::Welcome => {
-                        self.name = Some(name);
-                        return Ok(());
+                Ok(()) => match self.sign_in(&name, deadline)? {
+                    SignIn::Join(name) => match self.ask_to_join(&name)? {
+                        JoinAnswer::Welcome => {
+                            self.name = Some(name);
+                            return Ok(());
+                        }
+                        JoinAnswer::NameTaken => format!("username '{name}' is taken"),
+                        JoinAnswer::QueueFull => return Err(Ending::QueueFull),
+                    },
+                    SignIn::Refused(why) => why,
+                    SignIn::WrongPassword => {
+                        wrong_passwords += 1;
+                        if wrong_passwords >= MAX_WRONG_PASSWORDS {
+                            return Err(Ending::Error(format!(
+                                "wrong password; {MAX_WRONG_PASSWORDS} wrong passwords, \
+                                 connect again to retry"
+                            )));
+                        }
+                        self.refuse("wrong password".into())?;
+                        continue;
                     }
-                    JoinAnswer::NameTaken => format!("username '{name}' is taken"),
-                    JoinAnswer::QueueFull => return Err(Ending::QueueFull),
                 },
             };
             refused_names += 1;

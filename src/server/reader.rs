@@ -26,6 +26,7 @@ use super::receiving::ReceivingFile;
 use super::transfer::{self, deadline};
 use super::{ClientId, Shared};
 use crate::protocol::{self, ClientFrame, ClientFrameDecoder, FrameError, ServerFrame};
+use crate::transport::ReadHalf;
 
 /// Read buffer of a reader thread, in bytes: small, since it is for chat lines.
 pub(super) const READ_BUFFER: usize = 2 * 1024;
@@ -50,6 +51,8 @@ pub(super) enum Ending {
     Error(String),
     /// The client's own queue overflowed; it has already been told.
     QueueFull,
+    /// The TLS handshake failed (`securing.rs` logged why).
+    NotSecured,
 }
 
 impl From<QueueFull> for Ending {
@@ -63,7 +66,7 @@ pub(super) type Item = Result<ClientFrame, FrameError>;
 
 pub(super) struct Reader {
     pub(super) id: ClientId,
-    pub(super) stream: TcpStream,
+    pub(super) stream: ReadHalf,
     /// Where the client connected from, and when.
     pub(super) peer: SocketAddr,
     pub(super) connected_at: Instant,
@@ -147,11 +150,14 @@ impl Reader {
         } = *self;
         drop(outbound);
         if !matches!(ending, Ending::Closed) {
-            drain(stream);
+            drain(stream.into_socket());
         }
     }
 
     fn serve(&mut self) -> Ending {
+        if let Err(ending) = self.secure() {
+            return ending;
+        }
         if let Err(full) = self
             .outbound
             .push_frame(&ServerFrame::Info(super::GREETING.into()))

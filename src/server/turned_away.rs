@@ -8,6 +8,11 @@
 //! not one each, and never holds up the acceptor: it holds `MAX_LINGERING` at most, and when it
 //! is full a refused connection is closed at once (its `[ERROR]` may then be lost). It ends when
 //! the acceptor lets go of it and the last one is done.
+//!
+//! It is handed the bare socket (the read half's, once the `[ERROR]` went out through the write
+//! half): what it reads is dropped unread, so no TLS is needed to read it. A connection to a
+//! TLS listener is refused before any handshake, so it is told nothing, and not handed over: it
+//! gets its FIN and is closed, with no `[ERROR]` for a reset to destroy.
 
 use std::io::{self, Read};
 use std::net::TcpStream;

@@ -12,8 +12,8 @@
 //! `min_file_rate` is dropped rather than hold the file's memory for everyone.
 
 use std::fmt;
-use std::io::{self, IoSlice, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{self, IoSlice};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -25,6 +25,7 @@ use super::queue::{Inbox, Outgoing};
 use super::transfer::{deadline, file_allowance};
 use super::turn::Encoded;
 use super::{ClientId, Config};
+use crate::transport::{Closer, WriteHalf};
 
 /// How long a writer that said goodbye waits for its client to close before cutting it off.
 pub(super) const LINGER: Duration = Duration::from_secs(2);
@@ -38,7 +39,9 @@ const MAX_ITEMS_PER_WRITE: usize = 64;
 pub(super) struct Writer {
     pub(super) id: ClientId,
     pub(super) peer: SocketAddr,
-    pub(super) stream: TcpStream,
+    pub(super) stream: WriteHalf,
+    /// Cuts the connection off when the client is gone or too slow, so the reader wakes too.
+    pub(super) closer: Closer,
     pub(super) inbox: Inbox,
     /// Closed when the reader ends; the writer waits on it while lingering.
     pub(super) reader_done: Receiver<()>,
@@ -73,9 +76,9 @@ impl fmt::Display for WriteError {
 
 /// Shuts the socket down if the writer panics, so the reader wakes up and the client leaves
 /// the chat (see `Departure` in `reader.rs`) instead of staying joined with nobody writing.
-struct ShutdownOnPanic<'a>(&'a TcpStream);
+struct ShutdownOnPanic(Closer);
 
-impl Drop for ShutdownOnPanic<'_> {
+impl Drop for ShutdownOnPanic {
     fn drop(&mut self) {
         if thread::panicking() {
             let _ = self.0.shutdown(Shutdown::Both);
@@ -85,8 +88,7 @@ impl Drop for ShutdownOnPanic<'_> {
 
 impl Writer {
     pub(super) fn run(mut self) {
-        let stream = self.stream.try_clone();
-        let _shutdown_on_panic = stream.as_ref().ok().map(ShutdownOnPanic);
+        let _shutdown_on_panic = self.closer.try_clone().ok().map(ShutdownOnPanic);
         let mut last = false;
         while !last {
             // The queue closes when the broadcaster and the reader have both let go of it.
@@ -105,7 +107,7 @@ impl Writer {
                     if !matches!(error, WriteError::Io(_)) && shared.log_budget.allow() {
                         log::warn!("connection {} ({}): dropped: {error}", self.id, self.peer);
                     }
-                    let _ = self.stream.shutdown(Shutdown::Both);
+                    let _ = self.closer.shutdown(Shutdown::Both);
                     return;
                 }
             };
@@ -113,9 +115,9 @@ impl Writer {
             last = closing;
         }
         // All said: send FIN, give the client a moment to close its end, then cut it off.
-        let _ = self.stream.shutdown(Shutdown::Write);
+        let _ = self.stream.finish();
         if let Err(RecvTimeoutError::Timeout) = self.reader_done.recv_timeout(LINGER) {
-            let _ = self.stream.shutdown(Shutdown::Both);
+            let _ = self.closer.shutdown(Shutdown::Both);
         }
     }
 
@@ -172,19 +174,16 @@ impl Writer {
 /// Writes every slice, in order, with as few system calls as it can. Fails when the client
 /// accepts no byte for `stall`, or when `whole_by` passes first.
 fn write_all(
-    stream: &mut TcpStream,
+    stream: &mut WriteHalf,
     mut slices: &mut [IoSlice<'_>],
     stall: Duration,
     whole_by: Option<Instant>,
 ) -> Result<(), WriteError> {
     let mut last_progress = Instant::now();
-    while !slices.is_empty() {
-        match stream.write_vectored(slices) {
-            Ok(0) => return Err(WriteError::Io(io::ErrorKind::WriteZero.into())),
-            Ok(n) => {
-                IoSlice::advance_slices(&mut slices, n);
-                last_progress = Instant::now();
-            }
+    // A TLS connection may hold back bytes it has encrypted: they must go out too.
+    while !slices.is_empty() || stream.has_unsent() {
+        match stream.send(&mut slices) {
+            Ok(_) => last_progress = Instant::now(),
             Err(error)
                 if matches!(
                     error.kind(),
@@ -202,7 +201,8 @@ fn write_all(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) => return Err(WriteError::Io(error)),
         }
-        if !slices.is_empty() && whole_by.is_some_and(|by| Instant::now() >= by) {
+        let done = slices.is_empty() && !stream.has_unsent();
+        if !done && whole_by.is_some_and(|by| Instant::now() >= by) {
             return Err(WriteError::TooSlowForFiles { bytes: 0 });
         }
     }

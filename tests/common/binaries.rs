@@ -4,6 +4,7 @@
 //! Also what tests need around them: a fake server that speaks chat/1 by hand to a real client,
 //! signals (stop, continue), and what `/proc` tells about a child: its memory and its sockets.
 
+use std::cell::RefCell;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -83,40 +84,52 @@ pub struct ServerProcess {
     pub console: Option<ChildStdin>,
     /// What it printed on standard output after the `Hosting on` line, line by line.
     pub output: mpsc::Receiver<String>,
+    /// Its `Hosting on ADDR ...` line, whole (over TLS it carries the certificate's
+    /// fingerprint).
+    pub hosting: String,
     /// Its log (standard error), line by line, when started with [`logging`](Self::logging).
     pub log: Option<mpsc::Receiver<String>>,
+    /// Every line of the log read so far, for [`stop_and_read_log`](Self::stop_and_read_log).
+    read_log: RefCell<Vec<String>>,
 }
 
 impl ServerProcess {
     /// Starts the server on a free port with `args`, and waits for its `Hosting on` line. Its
     /// standard input is empty and not a terminal: the console ends at once, the server serves.
     pub fn start(args: &[&str]) -> ServerProcess {
-        ServerProcess::spawn(args, &[], Stdio::null())
+        ServerProcess::spawn(args, &[], Stdio::null(), false)
     }
 
     /// As [`start`](Self::start), keeping its log (at the default level) in `log`.
     pub fn logging(args: &[&str]) -> ServerProcess {
-        ServerProcess::spawn(args, &[("CHAT_TEST_KEEP_LOG", "1")], Stdio::null())
+        ServerProcess::spawn(args, &[], Stdio::null(), true)
+    }
+
+    /// As [`logging`](Self::logging), with environment variables set (such as `RUST_LOG`, for
+    /// another level).
+    pub fn logging_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::spawn(args, env, Stdio::null(), true)
     }
 
     /// As [`start`](Self::start), with environment variables set for the server (such as
     /// `GLIBC_TUNABLES`).
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
-        ServerProcess::spawn(args, env, Stdio::null())
+        ServerProcess::spawn(args, env, Stdio::null(), false)
     }
 
     /// As [`start`](Self::start), with its console's input kept open in `console`.
     pub fn with_console(args: &[&str]) -> ServerProcess {
-        ServerProcess::spawn(args, &[], Stdio::piped())
+        ServerProcess::spawn(args, &[], Stdio::piped(), false)
     }
 
-    fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio) -> ServerProcess {
-        let keep_log = env.iter().any(|(name, _)| *name == "CHAT_TEST_KEEP_LOG");
+    fn spawn(args: &[&str], env: &[(&str, &str)], stdin: Stdio, keep_log: bool) -> ServerProcess {
         let mut child = Command::new(SERVER)
             .args(["--port", "0"])
             .args(args)
-            .envs(env.iter().copied())
+            // The server's own default level (info), whatever this shell says, unless `env`
+            // sets one.
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(if keep_log {
@@ -148,6 +161,7 @@ impl ServerProcess {
         let addr = line
             .split("Hosting on ")
             .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("no 'Hosting on' in {line:?}"))
             .parse()
             .expect("a socket address");
@@ -157,7 +171,9 @@ impl ServerProcess {
             addr,
             console,
             output,
+            hosting: line,
             log,
+            read_log: RefCell::default(),
         }
     }
 
@@ -191,12 +207,27 @@ impl ServerProcess {
             let line = log
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no log line with {words:?} in {lines:#?}"));
+            self.read_log.borrow_mut().push(line.clone());
             let found = words.iter().all(|word| line.contains(word));
             lines.push(line);
             if found {
                 return lines;
             }
         }
+    }
+
+    /// Kills the server and returns all it logged, the lines read before included (started
+    /// [`logging`](Self::logging)).
+    pub fn stop_and_read_log(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let log = self.log.as_ref().expect("started logging");
+        let mut read = self.read_log.borrow_mut();
+        // Its standard error is closed now: the channel ends once every line is read.
+        while let Ok(line) = log.recv_timeout(TIMEOUT) {
+            read.push(line);
+        }
+        read.join("\n")
     }
 
     /// Waits, at most `TIMEOUT`, for the server to exit; returns its exit code.
@@ -470,6 +501,20 @@ impl FakePeer {
         self.send_line("[INFO]:Welcome to chat. Please enter your username.");
         self.expect_line(name);
         self.send_line(&format!("[WELCOME]:{name}\n[USERS]:{name}"));
+    }
+
+    /// Waits, at most `TIMEOUT`, for the client to close the connection; panics if it sent
+    /// anything more first.
+    pub fn expect_closed(&mut self) {
+        let mut rest = Vec::new();
+        self.reader
+            .read_to_end(&mut rest)
+            .expect("the client closes the connection in time");
+        assert!(
+            rest.is_empty(),
+            "the client sent {:?} before it closed",
+            String::from_utf8_lossy(&rest)
+        );
     }
 
     /// Closes the connection in order (FIN), as a server that exits does.

@@ -1,8 +1,12 @@
 //! `chat-server`: parses the command line (`options.rs`), binds the listener, hands it to
 //! `chat::server`, and runs the operator's console on standard input (`console.rs`).
 
+#[cfg(feature = "accounts")]
+mod accounts;
 mod console;
 mod options;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
             println!("chat-server {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        #[cfg(feature = "accounts")]
+        Ok(Command::AddAccount(add)) => return accounts::add(&add),
         Err(error) => {
             eprintln!("chat-server: {error}");
             eprintln!("{}", options().short_usage("chat-server"));
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let note = security_note(&config);
+    #[cfg(feature = "accounts")]
+    accounts::warn(&config);
     let server = match server::start(listener, *config) {
         Ok(server) => server,
         Err(error) => {
@@ -53,7 +62,7 @@ fn main() -> ExitCode {
         }
     };
     // Scripts and tests wait for this line to know the port (useful with --port 0).
-    println!("Hosting on {}", server.local_addr());
+    println!("Hosting on {}{note}", server.local_addr());
     console::announce();
     if let Err(error) = console::spawn(server.console()) {
         eprintln!("chat-server: cannot start the console: {error}");
@@ -61,4 +70,15 @@ fn main() -> ExitCode {
     // Until a stop: from the console, or (in a library user) a Stopper.
     server.wait();
     ExitCode::SUCCESS
+}
+
+/// What the `Hosting on` line adds after the address: how connections are secured, if they are.
+fn security_note(config: &server::Config) -> String {
+    #[cfg(feature = "tls")]
+    return tls::note(config);
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = config;
+        String::new()
+    }
 }

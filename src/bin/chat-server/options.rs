@@ -150,6 +150,9 @@ const FLOOD_RATE: (f64, f64) = (MIN_FLOOD_RATE, 1_000_000.0);
 pub enum Command {
     Help,
     Version,
+    /// `--add-account NAME --accounts FILE`: add an account instead of serving.
+    #[cfg(feature = "accounts")]
+    AddAccount(super::accounts::AddAccount),
     Serve {
         host: String,
         port: u16,
@@ -219,6 +222,10 @@ pub fn options() -> Options {
         "limit-loopback",
         "apply the per-address and flood limits to loopback clients too",
     );
+    #[cfg(feature = "tls")]
+    super::tls::add_options(&mut opts);
+    #[cfg(feature = "accounts")]
+    super::accounts::add_options(&mut opts);
     opts.optflag("h", "help", "print this help and exit");
     opts.optflag("V", "version", "print the version and exit");
     opts
@@ -235,6 +242,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
     }
     if let Some(extra) = matches.free.first() {
         return Err(format!("unexpected argument '{extra}'"));
+    }
+    #[cfg(feature = "accounts")]
+    if let Some(add) = super::accounts::add_command(&matches)? {
+        return Ok(Command::AddAccount(add));
     }
     let mut config = Config::default();
     for limit in LIMITS {
@@ -273,10 +284,16 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
         Some(text) => number("port", &text, (0, u64::from(u16::MAX)))? as u16,
         None => DEFAULT_PORT,
     };
+    let host = matches
+        .opt_str("host")
+        .unwrap_or_else(|| DEFAULT_HOST.into());
+    #[cfg(feature = "tls")]
+    super::tls::configure(&matches, &host, &mut config)?;
+    // After TLS: accounts need to know whether the server speaks it.
+    #[cfg(feature = "accounts")]
+    super::accounts::configure(&matches, &mut config)?;
     Ok(Command::Serve {
-        host: matches
-            .opt_str("host")
-            .unwrap_or_else(|| DEFAULT_HOST.into()),
+        host,
         port,
         config: Box::new(config),
     })

@@ -6,7 +6,9 @@
 //! chat log) that `event_loop.rs` carries out.
 //!
 //! The conversation follows the line client's (`session.rs` and `inbound.rs`) step by step: the
-//! greeting, the name (from `--name` or typed here; a refused one asked again), the welcome,
+//! greeting, the name (from `--name` or typed here; a refused one asked again), the password
+//! when the server asks for one (`[AUTH]`: from `--password-file`, or typed in the input line,
+//! which then shows nothing of it; never shown, never logged), the welcome,
 //! `/files on` and its answer kept off the screen, then lines and commands (and an empty line
 //! after `Config::keepalive` without sending), then `exit`, or the server's shutdown, or a lost
 //! connection. Every line shown goes to the chat log as the line client logs it, through the same
@@ -22,7 +24,7 @@ use super::super::render::{Line, client_help, render};
 use super::super::safe_text::{escaped, safe};
 use super::super::saving::saved_path;
 use super::super::sending::prepare_file;
-use super::super::session::Ended;
+use super::super::session::{Ended, password_from_file, password_line};
 use super::super::{ClientError, Config, FILE_COMMAND, clock};
 use super::completion::{complete, list_folder};
 use super::conversation::{Conversation, Entry};
@@ -46,6 +48,9 @@ pub(super) enum Phase {
     Greeting { until: Instant },
     /// The input line asks for a name.
     AskName,
+    /// The server asked for the name's password (`[AUTH]`): the input line takes it, and shows
+    /// nothing of it.
+    AskPassword,
     /// The name was sent; waiting (until `until`) for the server to take or refuse it.
     AwaitReply { until: Instant },
     /// Welcomed, and `/files on` sent: waiting (until `until`) for its answer.
@@ -159,12 +164,24 @@ impl App {
         format!("{}:{}", self.config.host, self.config.port)
     }
 
-    /// Whether the input line is for a username.
+    /// Whether the user has not joined yet: the input line is for a username, or its password.
     pub(super) fn asks_name(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Greeting { .. } | Phase::AskName | Phase::AwaitReply { .. }
+            Phase::Greeting { .. } | Phase::AskName | Phase::AskPassword | Phase::AwaitReply { .. }
         )
+    }
+
+    /// Whether the input line takes a password: it shows nothing of what is typed.
+    pub(super) fn asks_password(&self) -> bool {
+        matches!(self.phase, Phase::AskPassword)
+    }
+
+    /// A line about the connection before anything arrived: a server's certificate trusted for
+    /// the first time, or not checked at all (`--tls-insecure`). Shown and logged as the line
+    /// client shows and logs it.
+    pub(super) fn notice(&mut self, line: Line) {
+        self.show(line);
     }
 
     /// When the app wants [`on_deadline`](Self::on_deadline) called: the phase's deadline, or
@@ -333,6 +350,8 @@ impl App {
             (KeyCode::End, _) => Edit::End,
             (KeyCode::Backspace, _) => Edit::Backspace,
             (KeyCode::Delete, _) => Edit::Delete,
+            // A line from the history is no password, and could be sent as one unseen.
+            (KeyCode::Up | KeyCode::Down, _) if self.asks_password() => return,
             (KeyCode::Up, _) => Edit::Older,
             (KeyCode::Down, _) => Edit::Newer,
             _ => return,
@@ -357,6 +376,7 @@ impl App {
                 self.phase = Phase::AskName;
             }
             ServerFrame::Error(text) if text == SHUTTING_DOWN => self.shutting_down = true,
+            ServerFrame::Auth(_) if asking => self.give_password(now),
             ServerFrame::Error(text) if asking => {
                 // A refused name, or the server's reason for closing: the close tells.
                 self.refused = Some(text);
@@ -426,6 +446,13 @@ impl App {
                     self.send_name(&name, now);
                 }
             }
+            Phase::AskPassword => {
+                let password = self.input.take(false);
+                // Enter on an empty field is a slip, not a password to be refused for.
+                if !password.is_empty() {
+                    self.send_password(&password, now);
+                }
+            }
             Phase::Joined => {
                 let line = self.input.take(true);
                 // What the user sends, and the answer, are at the bottom: go there.
@@ -447,6 +474,28 @@ impl App {
         }
         self.send(&ClientFrame::Text(name.to_owned()));
         let until = now + self.config.handshake_timeout;
+        self.phase = Phase::AwaitReply { until };
+    }
+
+    /// The server asked for the name's password: from `--password-file`, else typed into the
+    /// input line, emptied first so that nothing typed ahead becomes part of it.
+    fn give_password(&mut self, now: Instant) {
+        let Some(path) = self.config.password_file.clone() else {
+            self.input.take(false);
+            self.phase = Phase::AskPassword;
+            return;
+        };
+        match password_from_file(&path) {
+            Ok(password) => self.send_password(&password, now),
+            Err(error) => self.closed(Err(error)),
+        }
+    }
+
+    /// Sends the password as it is (the server takes the line after `[AUTH]` verbatim); never
+    /// shown, never logged. The server answers a wrong one late, so the wait is longer.
+    fn send_password(&mut self, password: &str, now: Instant) {
+        self.queue(Outgoing::Frame(password_line(password)));
+        let until = now + self.config.password_timeout;
         self.phase = Phase::AwaitReply { until };
     }
 
@@ -535,9 +584,17 @@ impl App {
 
     /// Sends `exit` and waits for the server to close the connection. After a refused name,
     /// leaving means the client never joined, as the line client says when its input ends then.
+    /// While the server waits for a password, `exit` would be taken for one (and counted as
+    /// wrong against this address): closing the connection is the goodbye then.
     fn leave(&mut self, now: Instant) {
+        let refused = self.refused.take().filter(|_| self.asks_name());
+        if self.asks_password() {
+            return self.finish(refused.map_or(Ok(Ended::Left), |why| {
+                Err(ClientError::NotJoined(escaped(&why)))
+            }));
+        }
         self.send(&ClientFrame::Exit);
-        if let Some(why) = self.refused.take().filter(|_| self.asks_name()) {
+        if let Some(why) = refused {
             return self.finish(Err(ClientError::NotJoined(escaped(&why))));
         }
         let until = now + self.config.leave_timeout;

@@ -10,6 +10,9 @@
 //!
 //! Each thread ends with its connection: the receiver when the socket closes (the main thread
 //! shuts it down to end it), the writer when its queue is dropped or a write fails.
+//!
+//! They take any std `Read` and `Write`: the connection's read and write halves
+//! (`crate::transport`, plain TCP or TLS alike), and in the tests a byte slice and a `Vec`.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;

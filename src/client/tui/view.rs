@@ -178,8 +178,16 @@ fn draw_transfers(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 /// The input line, scrolled sideways to keep the cursor in view, and what it needs to say: the
-/// bytes used near the server's limit, what Tab found.
+/// bytes used near the server's limit, what Tab found. A password shows nothing at all, not
+/// even its length: the field stays empty, the cursor at its start.
 fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
+    if app.asks_password() {
+        let block = Block::bordered().title(" password (not shown; Enter sends it) ");
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.set_cursor_position((inner.x, inner.y));
+        return;
+    }
     let input = &app.input;
     let title = if app.asks_name() {
         " your username "
@@ -222,6 +230,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let (state, state_style) = match app.phase() {
         Phase::Greeting { .. } => ("connecting".to_owned(), Style::new()),
         Phase::AskName => ("type a username".to_owned(), bold()),
+        Phase::AskPassword => ("type the password".to_owned(), bold()),
         Phase::AwaitReply { .. } | Phase::Joining { .. } => ("joining".to_owned(), Style::new()),
         Phase::Joined => ("connected".to_owned(), Style::new().fg(Color::Green)),
         Phase::Leaving { .. } => ("leaving".to_owned(), Style::new()),

@@ -571,3 +571,104 @@ fn every_line_shown_is_logged_once() {
     frame(&mut app, ServerFrame::Notice("back in 5".into()));
     assert_eq!(logged(&mut app), ["[PM] bob: psst", "[NOTICE] back in 5"]);
 }
+
+// The password a registered name must give ([AUTH]).
+
+/// An app started with `--name alice` that the server asked for alice's password.
+fn asked_password() -> (App, Instant) {
+    let (mut app, now) = started();
+    frame(&mut app, ServerFrame::Auth("password for alice".into()));
+    (app, now)
+}
+
+#[test]
+fn auth_turns_the_input_line_into_a_password_field() {
+    let (app, _) = asked_password();
+    assert!(matches!(app.phase(), Phase::AskPassword));
+    assert!(app.asks_password());
+    assert_eq!(
+        shown(&app).last().unwrap(),
+        "10:37 [AUTH] password for alice"
+    );
+}
+
+#[test]
+fn the_password_typed_is_sent_as_it_is_and_never_shown_logged_or_remembered() {
+    let (mut app, _) = asked_password();
+    let _ = app.take_effects();
+    type_line(&mut app, "/exit is my password");
+    let effects = app.take_effects();
+    assert_eq!(effects.len(), 1, "one effect, no log line: {effects:?}");
+    assert!(matches!(
+        &effects[0],
+        Effect::Send(Outgoing::Frame(bytes)) if bytes == b"/exit is my password\n"
+    ));
+    assert!(matches!(app.phase(), Phase::AwaitReply { .. }));
+    assert!(!shown(&app).iter().any(|line| line.contains("my password")));
+    app.on_key(key(KeyCode::Up), Instant::now());
+    assert_eq!(app.input.text(), "", "not in the history");
+}
+
+#[test]
+fn enter_on_an_empty_password_field_sends_nothing() {
+    let (mut app, _) = asked_password();
+    let _ = app.take_effects();
+    app.on_key(key(KeyCode::Enter), Instant::now());
+    assert!(sent(&mut app).is_empty());
+    assert!(matches!(app.phase(), Phase::AskPassword));
+}
+
+#[test]
+fn what_was_typed_ahead_does_not_become_part_of_the_password() {
+    let (mut app, now) = started();
+    for c in "hello".chars() {
+        app.on_key(key(KeyCode::Char(c)), now);
+    }
+    frame(&mut app, ServerFrame::Auth("password for alice".into()));
+    assert_eq!(app.input.text(), "");
+}
+
+#[test]
+fn up_in_the_password_field_does_not_bring_back_an_older_line() {
+    let (mut app, now) = asked_password();
+    app.input.apply(Edit::Paste("an old message".into()));
+    app.input.take(true);
+    app.on_key(key(KeyCode::Up), now);
+    assert_eq!(app.input.text(), "");
+}
+
+#[test]
+fn a_wrong_password_asks_for_the_name_again() {
+    let (mut app, _) = asked_password();
+    type_line(&mut app, "guess");
+    frame(&mut app, ServerFrame::Error("wrong password".into()));
+    assert!(matches!(app.phase(), Phase::AskName));
+    assert_eq!(shown(&app).last().unwrap(), "10:37 [ERROR] wrong password");
+}
+
+#[test]
+fn the_password_file_answers_auth_without_asking() {
+    let dir = std::env::temp_dir().join(format!("chat-tui-password-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("password");
+    std::fs::write(&path, "from the file\nsecond line\n").unwrap();
+    let now = Instant::now();
+    let config = Config {
+        password_file: Some(path),
+        ..config(Some("alice"))
+    };
+    let mut app = App::new(config, now, ten_thirty_seven);
+    frame(&mut app, ServerFrame::Auth("password for alice".into()));
+    assert_eq!(sent(&mut app), ["alice", "from the file"]);
+    assert!(matches!(app.phase(), Phase::AwaitReply { .. }));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn leaving_at_the_password_field_sends_no_exit_that_would_count_as_a_wrong_password() {
+    let (mut app, _) = asked_password();
+    let _ = app.take_effects();
+    app.on_key(ctrl('c'), Instant::now());
+    assert!(sent(&mut app).is_empty());
+    assert!(matches!(app.outcome(), Some(Ok(Ended::Left))));
+}

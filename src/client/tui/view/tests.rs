@@ -169,6 +169,17 @@ fn the_status_line_says_server_name_state_and_transport() {
 }
 
 #[test]
+fn the_status_line_says_tls_when_the_chat_goes_over_it() {
+    let mut app = joined();
+    app.transport = "TLS";
+    let screen = screen(&app);
+    assert!(
+        screen[23].starts_with(" 127.0.0.1:12345 · alice · connected · TLS "),
+        "{screen:#?}"
+    );
+}
+
+#[test]
 fn a_lost_connection_is_said_on_the_status_line() {
     let mut app = joined();
     app.on_inbound(Inbound::Closed(Closed::ByServer), Instant::now());
@@ -219,6 +230,34 @@ fn the_input_line_asks_for_a_username_before_joining() {
         screen[23].contains("(no name yet) · connecting"),
         "{screen:#?}"
     );
+}
+
+#[test]
+fn the_password_field_shows_nothing_of_what_is_typed() {
+    let now = Instant::now();
+    let mut app = App::new(
+        crate::client::tui::testing::config(Some("alice")),
+        now,
+        crate::client::tui::testing::ten_thirty_seven,
+    );
+    frame(&mut app, ServerFrame::Auth("password for alice".into()));
+    typed(&mut app, "hunter2");
+    // Past the line limit, where a message would say how many bytes it holds.
+    app.on_paste(&"hunter2".repeat(600));
+    let mut terminal = drawn(&app, 80, 24);
+    let screen = rows(terminal.backend().buffer());
+    row_with(&screen, "┌ password (not shown; Enter sends it) ");
+    assert!(
+        !screen.iter().any(|row| row.contains("hunter2")),
+        "{screen:#?}"
+    );
+    assert!(
+        !screen.iter().any(|row| row.contains("bytes")),
+        "not even its length: {screen:#?}"
+    );
+    assert_eq!(screen[21].trim_matches(['│', ' ']), "", "{screen:#?}");
+    terminal.backend_mut().assert_cursor_position((1, 21));
+    assert!(screen[23].contains("· type the password ·"), "{screen:#?}");
 }
 
 #[test]
