@@ -141,21 +141,25 @@ pub(super) struct Share {
 }
 
 impl Share {
-    /// The frames of this share, in order, for client `id`.
-    pub(super) fn frames<'a>(&'a self, turn: &'a Turn, id: ClientId) -> Vec<&'a Encoded> {
-        let mut frames = Vec::with_capacity(self.mine.frames);
+    /// Calls `each` with the frames of this share, in order, for client `id`. (No list is made:
+    /// a writer runs this once per turn, and a thousand writers run it at once.)
+    pub(super) fn for_each_frame<'a>(
+        &'a self,
+        turn: &'a Turn,
+        id: ClientId,
+        mut each: impl FnMut(&'a Encoded),
+    ) {
         let mut private = self.private.frames.iter().peekable();
         for (at, (audience, frame)) in turn.frames[self.range.clone()].iter().enumerate() {
             let at = self.range.start + at;
             while let Some((_, before)) = private.next_if(|(place, _)| *place <= at) {
-                frames.push(before);
+                each(before);
             }
             if audience.includes(id) {
-                frames.push(frame);
+                each(frame);
             }
         }
-        frames.extend(private.map(|(_, frame)| frame));
-        frames
+        private.for_each(|(_, frame)| each(frame));
     }
 }
 
@@ -278,14 +282,14 @@ mod tests {
     /// The lines client `id` gets of `range`.
     fn lines(turn: Turn, id: ClientId, range: Range<usize>) -> Vec<String> {
         let (turn, share) = share_of(turn, id, range);
-        share
-            .frames(&turn, id)
-            .into_iter()
-            .map(|frame| match frame {
+        let mut lines = Vec::new();
+        share.for_each_frame(&turn, id, |frame| {
+            lines.push(match frame {
                 Encoded::Line(line) => String::from_utf8_lossy(line).into_owned(),
                 Encoded::File { header, .. } => String::from_utf8_lossy(header).into_owned(),
-            })
-            .collect()
+            });
+        });
+        lines
     }
 
     /// A turn of three messages: from client 1, from client 2, from client 1.
@@ -324,11 +328,8 @@ mod tests {
         assert_eq!(share_of(three_messages(), 2, 0..2).1.mine.frames, 1);
         // Counted piece by piece or at once, a whole turn is the same share.
         let (turn, share) = share_of(three_messages(), 2, 0..3);
-        let by_parts: usize = share
-            .frames(&turn, 2)
-            .into_iter()
-            .map(Encoded::queued_len)
-            .sum();
+        let mut by_parts = 0;
+        share.for_each_frame(&turn, 2, |frame| by_parts += frame.queued_len());
         assert_eq!(share.mine.bytes, by_parts);
     }
 

@@ -135,12 +135,12 @@ impl Writer {
                     written += line.len();
                 }
                 Outgoing::Turn { turn, share, bytes } => {
-                    for frame in share.frames(turn, self.id) {
+                    share.for_each_frame(turn, self.id, |frame| {
                         if let Encoded::File { data, .. } = frame {
                             file_bytes += data.len() as u64;
                         }
                         frame.add_to(&mut slices);
-                    }
+                    });
                     written += bytes;
                 }
                 Outgoing::Close(line) => {
