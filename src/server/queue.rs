@@ -20,7 +20,7 @@ pub(super) enum Outgoing {
     /// This client's share of one broadcaster turn; `bytes` is what it counts for in the queue.
     Turn {
         turn: Arc<Turn>,
-        share: Box<Share>,
+        share: Share,
         bytes: usize,
     },
     /// The last frame: send it, then close the connection (the client is being dropped).
@@ -97,7 +97,6 @@ impl Outbound {
     pub(super) fn push_share(&self, turn: &Arc<Turn>, share: Share) -> Result<(), QueueFull> {
         let bytes = share.kept_alive;
         let turn = Arc::clone(turn);
-        let share = Box::new(share);
         self.push(Outgoing::Turn { turn, share, bytes }, bytes)
     }
 
