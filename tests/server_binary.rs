@@ -297,3 +297,27 @@ fn refused_connection_is_logged_once_with_its_address() {
         assert!(line.contains("not allowed"), "{line}");
     }
 }
+
+/// A server with thousands of clients runs out of descriptors before it runs out of anything
+/// else, so what one connection costs is part of the limits: three (its socket, a clone for
+/// its writer, one shared by everything that may cut it off).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_keeps_three_descriptors_per_joined_client() {
+    let server = ServerProcess::start(&[]);
+    let descriptors = || {
+        std::fs::read_dir(format!("/proc/{}/fd", server.child.id()))
+            .expect("read the server's descriptors")
+            .count()
+    };
+    let before = descriptors();
+    let clients: Vec<TestClient> = (0..20)
+        .map(|i| TestClient::join(server.addr, &format!("user{i}")))
+        .collect();
+    let after = descriptors();
+    assert_eq!(
+        after - before,
+        3 * clients.len(),
+        "descriptors for 20 clients"
+    );
+}

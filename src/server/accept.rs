@@ -70,7 +70,7 @@ fn open_connection(
     let ip = peer.ip();
     let limited = shared.limits_apply_to(ip);
     let (stream, mut sink, closer) = transport.split()?;
-    if let Some(refusal) = shared.connections.admit(id, &closer, ip, limited, config)? {
+    if let Some(refusal) = shared.connections.admit(id, &closer, ip, limited, config) {
         if shared.log_budget.allow() {
             log::warn!("turned away {ip}: {}", refusal.for_the_log());
         }

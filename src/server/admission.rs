@@ -100,15 +100,15 @@ impl OpenConnections {
         ip: IpAddr,
         limited: bool,
         config: &Config,
-    ) -> std::io::Result<Option<Refusal>> {
+    ) -> Option<Refusal> {
         let mut table = self.table();
         let from_ip = table.per_ip.get(&ip).copied().unwrap_or(0);
         if let Some(refused) = refusal(ip, table.closers.len(), from_ip, limited, config) {
-            return Ok(Some(refused));
+            return Some(refused);
         }
-        table.closers.insert(id, closer.try_clone()?);
+        table.closers.insert(id, closer.clone());
         *table.per_ip.entry(ip).or_default() += 1;
-        Ok(None)
+        None
     }
 
     fn remove(&self, id: ClientId, ip: IpAddr) {

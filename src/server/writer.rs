@@ -88,7 +88,7 @@ impl Drop for ShutdownOnPanic {
 
 impl Writer {
     pub(super) fn run(mut self) {
-        let _shutdown_on_panic = self.closer.try_clone().ok().map(ShutdownOnPanic);
+        let _shutdown_on_panic = ShutdownOnPanic(self.closer.clone());
         let mut last = false;
         while !last {
             // The queue closes when the broadcaster and the reader have both let go of it.
