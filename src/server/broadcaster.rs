@@ -22,7 +22,8 @@ use super::transcript::Transcript;
 use super::turn::{Audience, Encoded, Turn};
 use crate::protocol::{self, ServerFrame};
 
-/// Events the broadcaster routes in one turn at most.
+/// Events the broadcaster routes in one turn at most: every event counts, those that route no
+/// frame too (a refused name), so a stream of them cannot hold a turn open.
 const MAX_TURN: usize = 256;
 /// How long one turn may take at most, however many events are waiting: no frame waits in an
 /// open turn for longer than this. Routing 256 events takes far less, so this only
@@ -53,10 +54,6 @@ struct TurnClock {
     handled: usize,
     /// Until when the turn waits for more events (see `JOIN_GATHER` and `BURST_GATHER`).
     gather_until: Option<Instant>,
-    /// Set once the turn holds a join: at that moment the turn ends, however many events are
-    /// waiting, so a stream of joins (refused names, which route nothing) cannot hold a turn
-    /// open and delay the messages in it.
-    joins_until: Option<Instant>,
 }
 
 impl TurnClock {
@@ -65,7 +62,6 @@ impl TurnClock {
             started: Instant::now(),
             handled: 0,
             gather_until: None,
-            joins_until: None,
         }
     }
 
@@ -77,20 +73,16 @@ impl TurnClock {
             _ => None,
         };
         self.gather_until = self.gather_until.max(wait.map(|wait| self.started + wait));
-        if matches!(event, Event::Join { .. }) {
-            self.joins_until = Some(self.started + JOIN_GATHER);
-        }
         self.handled += 1;
     }
 
     /// The next event for the turn, if it goes on. A turn takes every event already waiting and
     /// waits for more until `gather_until` (then yields `YIELDS_BEFORE_END` times for the ones
-    /// that are on their way); it ends after `MAX_TURN` events, `MAX_TURN_TIME`, or at
-    /// `joins_until`, even while more are waiting.
+    /// that are on their way); it ends after `MAX_TURN` events or `MAX_TURN_TIME`, even while
+    /// more are waiting.
     fn next(&self, events: &Receiver<Event>) -> Option<Event> {
         let now = Instant::now();
-        let joins_over = self.joins_until.is_some_and(|until| now >= until);
-        if self.handled >= MAX_TURN || now >= self.started + MAX_TURN_TIME || joins_over {
+        if self.handled >= MAX_TURN || now >= self.started + MAX_TURN_TIME {
             return None;
         }
         match self.gather_until {
