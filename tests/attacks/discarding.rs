@@ -14,8 +14,8 @@ use crate::{KIB, MIB};
 /// How long the client writes as fast as it can.
 const WRITING: Duration = Duration::from_secs(1);
 /// What the server may take in that second. Paced at five frames at once and two a second of
-/// 4096 bytes each, it reads under 30 KB; the kernel's buffers hold a few hundred KB more. Today
-/// it reads hundreds of MB.
+/// 4096 bytes each, it reads under 30 KB; the kernel's buffers hold a few hundred KB more. Before the
+/// fix it read hundreds of MB.
 const PACED_BYTES: u64 = 10 * MIB;
 
 /// Joins a flood-limited server (five frames at once, then two a second) with small socket

@@ -1,5 +1,5 @@
 //! The shared file budget (`max_file_memory`): no single party may hold it for as long as it
-//! likes, whether it sends a file slowly or receives one slowly (defect 5).
+//! likes, whether it sends a file slowly or receives one slowly.
 
 use std::io::Read;
 use std::thread;
@@ -44,8 +44,8 @@ const STALLED_BODY_BOUND: Duration = Duration::from_secs(10);
 #[test]
 fn a_file_whose_bytes_stop_arriving_gives_up_its_memory_and_ends_the_connection() {
     let (server, [mut alice, mut bob, _carol]) = alice_bob_and_carol(stalled_body_config());
-    // The attack as found: a header, then nothing. Today the whole size is reserved at the header
-    // and held until the idle timeout. The stream cannot go on without the bytes, so the
+    // The attack as found: a header, then nothing. Before the fix the whole size was reserved at
+    // the header and held until the idle timeout. The stream cannot go on without the bytes, so the
     // connection ends.
     alice.send(format!("[FILE]:big.bin:{MIB}\n").as_bytes());
     let stalled = Instant::now();
@@ -85,7 +85,7 @@ fn a_text_form_file_does_not_reserve_the_largest_file_up_front() {
     alice.send(b"[FILE]:notes.txt\nline one\n");
 
     // The highest use of the budget over half a second: time enough for the server to read the
-    // two lines (today it reserves the whole 64 MiB at the header, at once).
+    // two lines (before the fix it reserved the whole 64 MiB at the header, at once).
     let watched = Instant::now();
     let mut highest = 0;
     while watched.elapsed() < Duration::from_millis(500) {

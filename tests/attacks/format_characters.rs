@@ -49,7 +49,7 @@ fn file_names_with_format_characters_are_refused() {
     }
 }
 
-/// Passes today, and must still pass after the fix: refusing format characters is for file
+/// Passed before the fix too, and must keep passing: refusing format characters is for file
 /// names only.
 #[test]
 fn a_message_with_a_right_to_left_override_is_relayed() {

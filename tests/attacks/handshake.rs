@@ -1,7 +1,6 @@
-//! Connections that have not joined: no username, so no flood limit and, today, no bound on
-//! the file bytes they make the server hold (defect 1), on how long their refused names keep
-//! everyone's messages waiting (defect 2), or on how long they may wait for file memory
-//! (defect 6).
+//! Connections that have not joined. Before the fixes nothing bounded the file bytes they made
+//! the server hold, how long their refused names kept everyone's messages waiting, or how long
+//! they waited for file memory; these tests say what bounds them now.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,7 +17,7 @@ use crate::common::{TIMEOUT, TestClient, alice_and_bob, sized_file, start_server
 use crate::{KIB, MIB, StopFlag, stopped};
 
 // ---------------------------------------------------------------------------------------------
-// Defect 1: a file sent before joining
+// A file sent before joining
 
 /// The size of the files sent before joining: more than a loopback connection's kernel buffers
 /// take in while the server reads along, so when a test's write of one returns, the server has
@@ -30,8 +29,8 @@ const EARLY_FILE: u64 = 16 * MIB;
 const TYPING_PAUSE: Duration = Duration::from_millis(100);
 
 /// The stale reservation: a one-byte file, its header and its byte read apart, refused because no
-/// name was given yet. Today the memory reserved at its header stays reserved and the next file's
-/// header reuses it, so the next body is read into memory that was never reserved for it.
+/// name was given yet. Before the fix the memory reserved at its header stayed reserved and the
+/// next file's header reused it, so the next body was read into memory never reserved for it.
 fn send_refused_one_byte_file(client: &mut TestClient) {
     client.send(b"[FILE]:a.bin:1\n");
     thread::sleep(TYPING_PAUSE);
@@ -85,8 +84,8 @@ fn a_file_sent_before_joining_holds_no_file_memory() {
 const EARLY_FILE_BUDGET: u64 = 4 * EARLY_FILE;
 /// Bytes the server's resident memory may grow by while ten nameless connections are each in
 /// the middle of a 16 MiB file: two such files. A connection that has not joined holds no file
-/// bytes at all, only its buffers and threads, so even this is generous; today they hold all
-/// ten files, past the budget.
+/// bytes at all, only its buffers and threads, so even this is generous; before the fix they
+/// held all ten files, past the budget.
 const NAMELESS_GROWTH_KIB: u64 = 2 * EARLY_FILE / 1024;
 
 #[test]
@@ -120,7 +119,7 @@ fn files_sent_before_joining_do_not_grow_the_servers_memory() {
     );
 }
 
-/// Passes today, and must still pass after the fix: skipping a handshake file by discarding it
+/// Passed before the fix too, and must keep passing: skipping a handshake file by discarding it
 /// must keep the stream in step.
 #[test]
 fn a_file_sent_before_joining_is_refused_and_the_connection_can_still_join() {
@@ -141,7 +140,7 @@ fn a_file_sent_before_joining_is_refused_and_the_connection_can_still_join() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Defect 2: name spam
+// Name spam
 
 /// Connections spamming a taken name while messages are timed. With 8, a message took 3.8 s on
 /// the machine where the defect was found; with 16, here, 1.5 s to over 5 s.
@@ -314,7 +313,7 @@ fn the_handshake_is_flood_limited() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Defect 6: the handshake timeout while waiting for file memory
+// The handshake timeout while waiting for file memory
 
 #[test]
 fn nameless_connections_that_sent_a_file_are_closed_at_the_handshake_timeout() {
@@ -331,7 +330,7 @@ fn nameless_connections_that_sent_a_file_are_closed_at_the_handshake_timeout() {
     let mut alice = TestClient::join_at_once(server.addr, "alice");
     let frame = sized_file("big.bin", &vec![b'a'; MIB as usize]);
     alice.send(&frame[..frame.len() / 2]);
-    // Today the whole size is reserved at the header. Not asserted: a fix may reserve as bytes
+    // Before the fix the whole size was reserved at the header. Not asserted: a fix may reserve as bytes
     // come, or keep files elsewhere than in memory, and the connections below must be closed
     // in time whatever the budget holds.
     let filled = Instant::now();
@@ -339,8 +338,8 @@ fn nameless_connections_that_sent_a_file_are_closed_at_the_handshake_timeout() {
         thread::sleep(Duration::from_millis(5));
     }
 
-    // Each sends a file header alone, its bytes still to come: today the server waits for room
-    // in the budget before it reads them, with no deadline.
+    // Each sends a file header alone, its bytes still to come: before the fix the server
+    // waited for room in the budget before it read them, with no deadline.
     let header = format!("[FILE]:f.bin:{KIB}\n");
     let nameless: Vec<(Instant, TestClient)> = (0..20)
         .map(|_| {

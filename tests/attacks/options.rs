@@ -1,4 +1,4 @@
-//! Extreme values of every limit, on the command line and in `Config` (defect 7). Each must
+//! Extreme values of every limit, on the command line and in `Config`. Each must
 //! either be refused (exit status 2 and a one-line error; `Err` from `start`) or work: a panic
 //! in a client thread, or a wait that never ends, leaves a ghost whose name stays taken.
 //!
@@ -155,7 +155,7 @@ fn extreme_option_values_are_refused_or_work() {
         (format!("{:?}", case.args), case)
     };
     let cases = vec![
-        // Accepted today, and they crash reader threads or break lines.
+        // Accepted before the fix, and they crashed reader threads or broke lines.
         case("--idle-timeout", &["--idle-timeout", "9223372036854775807"]),
         case("--idle-timeout", &["--idle-timeout", U64_MAX]),
         case("--handshake-timeout", &["--handshake-timeout", U64_MAX]),
@@ -189,7 +189,7 @@ fn extreme_option_values_are_refused_or_work() {
             "--max-per-ip",
             &["--limit-loopback", "--max-per-ip", U64_MAX],
         ),
-        // Refused today; they must stay refused.
+        // Refused before the fix too; they must stay refused.
         case("--max-clients", &["--max-clients", "0"]),
         case("--max-clients", &["--max-clients", "-1"]),
         case("--port", &["--port", "99999"]),

@@ -1,4 +1,4 @@
-//! What a killed client leaves in its downloads folder (defect 9). A client saves a file under a
+//! What a killed client leaves in its downloads folder. A client saves a file under a
 //! hidden temporary name, `.received_<name>.<pid>-<n>.part`, and links it in when complete; a
 //! kill in between leaves the temporary. Killing a client at the right moment of a 64 MiB save is
 //! a race, so the test plants what such a kill leaves and runs the client again: its next run

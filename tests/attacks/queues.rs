@@ -1,5 +1,5 @@
-//! Clients that never read: what the server keeps for them must count against their send queue
-//! (defect 3), and the write timeout must be the time they get (defect 4).
+//! Clients that never read: what the server keeps for them must count against their send queue,
+//! and the write timeout must be the time they get.
 
 use std::io::Write;
 use std::thread;
@@ -12,7 +12,7 @@ use crate::common::{TestClient, sized_file, start_server};
 use crate::{MIB, StopFlag, stopped};
 
 // ---------------------------------------------------------------------------------------------
-// Defect 3: what a client's queue keeps alive
+// What a client's queue keeps alive
 
 /// The flooder's lines: 4000 bytes of text each.
 const FLOOD_LINE: usize = 4000;
@@ -23,8 +23,8 @@ const FLOOD_BURST: usize = 5;
 /// How many lines the flooder sends at most: 40 MB, 38 times the default send queue, in about
 /// two seconds. A bound that counts what the flooder's queue keeps alive drops it once 1 MiB of
 /// its own lines is held in turns queued for it (a quick prototype of such a fix dropped it
-/// after 900 to 2,100 lines); today only the talker's lines count, 13 bytes a millisecond, and
-/// the flooder would be dropped after some 80 s.
+/// after 900 to 2,100 lines); before the fix only the talker's lines counted, 13 bytes a
+/// millisecond, and the flooder would have been dropped after some 80 s.
 const FLOOD_LINES: usize = 10_000;
 /// A file the talker sends first, to fill the kernel's buffers toward the flooder (4 MiB at
 /// most on loopback) so that from the start of the flood what is queued for it stays queued. A
@@ -89,10 +89,10 @@ fn a_client_that_floods_and_never_reads_is_dropped_at_its_send_queue_bound() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Defect 4: the write timeout
+// The write timeout
 
-/// The write timeout of the test. Today a client that reads nothing is dropped after about three
-/// of them: 9.35 s, measured from the flood, on a quiet 2-core machine.
+/// The write timeout of the test. Before the fix a client that read nothing was dropped after about
+/// three of them: 9.35 s, measured from the flood, on a quiet 2-core machine.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(3);
 /// On top of the promised write timeout plus a second, for a loaded machine.
 const MARGIN: Duration = Duration::from_secs(2);
