@@ -1966,8 +1966,8 @@ fn start_server() -> ServerProcess {
         "--history",
         &history,
     ];
-    let env = [("GLIBC_TUNABLES", ALLOCATOR), ("CHAT_TEST_KEEP_LOG", "1")];
-    ServerProcess::start_with_env(&args, &env)
+    // Its log is kept: the run counts why clients were dropped.
+    ServerProcess::logging_with_env(&args, &[("GLIBC_TUNABLES", ALLOCATOR)])
 }
 
 /// Why the server dropped clients, as far as its log says (info level): counted from its lines
