@@ -37,9 +37,12 @@
 //!    connection's halves (`crate::transport`);
 //! 2. `client/stdin.rs`: the stdin thread, stdin -> bounded lines;
 //! 3. `client/session.rs`: the main thread, lines -> the handshake (a password too, when the
-//!    server asks for one), messages and commands -> frames -> socket; `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for
-//!    (quoted paths, `~`); `client/sending.rs`: -> a checked file to send;
+//!    server asks for one), messages and commands -> frames -> socket;
+//!    `client/file_command.rs`: what a `/file PATH [as NAME]` line asks for (quoted paths, `~`);
+//!    `client/sending.rs`: -> a checked file to send;
 //! 4. `client/inbound.rs`: the receiver thread, socket -> frames -> lines, files and events;
+//!    `client/files_answer.rs`: the answer to the `/files on` sent at the welcome, kept off the
+//!    screen;
 //!    `client/render.rs`: frame -> the `Line` a person reads;
 //!    `client/saving.rs`: a received file -> the downloads folder (and the temporaries a killed
 //!    client left, removed at start);
@@ -56,6 +59,7 @@ mod clock;
 mod config;
 mod error;
 mod file_command;
+mod files_answer;
 mod inbound;
 #[cfg(feature = "tls")]
 mod known_servers;

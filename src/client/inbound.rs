@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
+use super::files_answer::{Answer, FilesAnswer};
 use super::output::Output;
 use super::progress::{self, Meter};
 use super::render::{Line, render};
@@ -83,9 +84,9 @@ struct Incoming {
     /// Set by `[ERROR]:server is shutting down`: the close that follows is the server's clean
     /// stop.
     shutting_down: bool,
-    /// Set at `[WELCOME]`, when the main thread sends `/files on`, until the server's answer to
-    /// it has been taken off the screen.
-    files_answer_pending: bool,
+    /// Waits, from `[WELCOME]` (when the main thread sends `/files on`), for the answer to keep
+    /// off the screen.
+    files_answer: FilesAnswer,
     /// The progress of a big file being received, while its progress line is shown.
     meter: Option<Meter>,
     /// Whether the big file now arriving has been announced (`bob is sending big.iso ...`).
@@ -108,7 +109,7 @@ pub(super) fn spawn_receiver(
         events,
         joined: false,
         shutting_down: false,
-        files_answer_pending: false,
+        files_answer: FilesAnswer::default(),
         meter: None,
         announced: false,
     };
@@ -217,33 +218,21 @@ impl Incoming {
             ServerFrame::Welcome(_) => {
                 self.tell(Event::Welcomed);
                 self.joined = true;
-                self.files_answer_pending = true;
+                self.files_answer.sent();
             }
             _ => {}
         }
     }
 
-    /// Whether `frame` is the server's answer to the `/files on` the main thread sends right
-    /// after the welcome, to keep off the screen and out of the log: the user did not type that
-    /// command, so its answer would only puzzle them. The answer is the first `[INFO]` or
-    /// `[ERROR]` after the welcome: the main thread sends nothing else until it has heard of it.
-    /// An `[ERROR]` is hidden too: it comes from a server older than `/files`, which sends files
-    /// to everyone anyway. (The server's shutdown is not an answer: it is shown, see `handle`.)
+    /// Whether `frame` is the server's answer to the `/files on` the main thread sent, to keep
+    /// off the screen (see `files_answer.rs`). The main thread hears when it has come.
     fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
-        if !self.files_answer_pending {
-            return false;
+        let answer = self.files_answer.take(frame);
+        if answer != Answer::No {
+            // Fails only when the main thread is gone, and then nobody is waiting for it.
+            let _ = self.events.send(Event::FilesAnswered);
         }
-        let (ServerFrame::Info(text) | ServerFrame::Error(text)) = frame else {
-            return false;
-        };
-        self.files_answer_pending = false;
-        // Fails only when the main thread is gone, and then nobody is waiting for it.
-        let _ = self.events.send(Event::FilesAnswered);
-        if self.shutting_down {
-            return false;
-        }
-        log::info!("the server's answer to /files on: {text}");
-        true
+        answer == Answer::Hidden
     }
 
     /// Passes a handshake event to the main thread, until the name is accepted.

@@ -19,6 +19,7 @@ use std::time::Instant;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::super::file_command::file_command;
+use super::super::files_answer::{Answer, FilesAnswer};
 use super::super::progress::SHOWN_ABOVE;
 use super::super::render::{Line, client_help, render};
 use super::super::safe_text::{escaped, safe};
@@ -81,9 +82,9 @@ pub(super) struct App {
     phase: Phase,
     /// The name joined with, once welcomed.
     name: Option<String>,
-    /// Set at the welcome, when `/files on` is sent, until its answer has been kept off the
-    /// screen (the user did not type it: the answer would only puzzle them).
-    files_answer_pending: bool,
+    /// Waits, from the welcome (when `/files on` is sent), for the answer to keep off the
+    /// screen.
+    files_answer: FilesAnswer,
     /// Why the server refused the last name, until one is welcomed: if the connection ends
     /// (or the user leaves) meanwhile, the client never joined, and says why.
     refused: Option<String>,
@@ -125,7 +126,7 @@ impl App {
             config,
             phase: Phase::Greeting { until },
             name: None,
-            files_answer_pending: false,
+            files_answer: FilesAnswer::default(),
             refused: None,
             shutting_down: false,
             last_sent: now,
@@ -385,7 +386,7 @@ impl App {
             ServerFrame::Welcome(name) if asking => {
                 self.refused = None;
                 self.name = Some(name);
-                self.files_answer_pending = true;
+                self.files_answer.sent();
                 self.send(&ClientFrame::Command(Command::Files(true)));
                 let until = now + self.config.handshake_timeout;
                 self.phase = Phase::Joining { until };
@@ -395,25 +396,16 @@ impl App {
     }
 
     /// Whether `frame` is the answer to the `/files on` sent at the welcome, to keep off the
-    /// screen and out of the log, as the line client does: the first `[INFO]` or `[ERROR]` after
-    /// it (an `[ERROR]` comes from a server older than `/files`), unless the server is shutting
-    /// down, which is shown.
+    /// screen and out of the log, as the line client does (see `files_answer.rs`). The answer
+    /// ends the joining.
     fn is_files_answer(&mut self, frame: &ServerFrame) -> bool {
-        if !self.files_answer_pending {
-            return false;
-        }
-        let (ServerFrame::Info(text) | ServerFrame::Error(text)) = frame else {
-            return false;
-        };
-        self.files_answer_pending = false;
-        if let Phase::Joining { .. } = self.phase {
+        let answer = self.files_answer.take(frame);
+        if answer != Answer::No
+            && let Phase::Joining { .. } = self.phase
+        {
             self.phase = Phase::Joined;
         }
-        if text == SHUTTING_DOWN {
-            return false;
-        }
-        log::info!("the server's answer to /files on: {text}");
-        true
+        answer == Answer::Hidden
     }
 
     /// The terminal's input ended (it was closed): leave, as the line client does at the end of
