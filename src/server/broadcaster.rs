@@ -26,9 +26,9 @@ use crate::protocol::{self, ServerFrame};
 /// frame too (a refused name), so a stream of them cannot hold a turn open.
 const MAX_TURN: usize = 256;
 /// How long one turn may take at most, however many events are waiting: no frame waits in an
-/// open turn for longer than this. Routing 256 events takes far less, so this only
-/// ends a turn whose thread was not given the CPU for a while: ending it then does not get its
-/// frames out much sooner, and it costs another wake of every writer, so it is not short.
+/// open turn for longer than this. Routing 256 events takes far less, so this only ends a turn
+/// whose thread was not given the CPU for a while: ending it then does not get its frames out
+/// much sooner, and it costs another wake of every writer, so it is not short.
 const MAX_TURN_TIME: Duration = Duration::from_millis(50);
 /// How long a turn that holds a join waits for more events before it ends. Every turn wakes
 /// every writer, and joins come in storms (a class logging in at once): gathering them into
